@@ -1,0 +1,76 @@
+# contact-milter - see README.md.
+#   make            build libcontactcore.a, contactctl and contact-milter in build/
+#   make check      build with ASan+UBSan in build/check/ and run every suite
+#   make demo       the whole workflow through a real Postfix on loopback
+#   make bench      the performance table
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+CC ?= cc
+PKGS := glib-2.0 gmime-3.0 libcurl sqlite3
+
+WARN := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Werror
+OPT ?= -O2 -g
+SAN ?=
+CFLAGS_ALL = $(WARN) $(OPT) $(SAN) $(shell pkg-config --cflags $(PKGS)) -Icore $(CFLAGS)
+LIBS_ALL = $(shell pkg-config --libs $(PKGS)) $(LDLIBS)
+
+CORE_SRC := $(wildcard core/*.c)
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+CLI_SRC := $(wildcard cli/*.c)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+MILTER_SRC := $(wildcard milter/*.c)
+MILTER_OBJ := $(MILTER_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all check demo bench install clean deps unit-bins
+
+all: $(BUILD)/libcontactcore.a $(BUILD)/contactctl $(if $(MILTER_SRC),$(BUILD)/contact-milter)
+
+$(BUILD)/%.o: %.c $(wildcard core/*.h cli/*.h milter/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/libcontactcore.a: $(CORE_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/contactctl: $(CLI_OBJ) $(BUILD)/libcontactcore.a
+	$(CC) $(SAN) -o $@ $(CLI_OBJ) $(BUILD)/libcontactcore.a $(LIBS_ALL)
+
+$(BUILD)/contact-milter: $(MILTER_OBJ) $(BUILD)/libcontactcore.a
+	$(CC) $(SAN) -o $@ $(MILTER_OBJ) $(BUILD)/libcontactcore.a $(LIBS_ALL) -lmilter -lpthread
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcontactcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $< $(BUILD)/libcontactcore.a $(LIBS_ALL) -lcmocka
+
+unit-bins: $(UNIT_BIN)
+
+# Installs the Debian packages the build and the tests need when run as root.
+deps:
+	@sh tests/lib/deps.sh
+
+check: deps
+	$(MAKE) BUILD=build/check OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all unit-bins
+	@BUILD=build/check sh tests/run.sh
+
+demo: deps all
+	@BUILD=build sh tests/demo.sh
+
+bench: deps all
+	@BUILD=build sh tests/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/contact-milter/templates
+	install -m 755 $(BUILD)/contactctl $(DESTDIR)$(PREFIX)/bin/contactctl
+	$(if $(MILTER_SRC),install -m 755 $(BUILD)/contact-milter $(DESTDIR)$(PREFIX)/sbin/contact-milter)
+	cp -R config/templates/fr config/templates/en $(DESTDIR)$(PREFIX)/share/contact-milter/templates/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/contact-milter
+	install -m 644 config/contact-milter.conf README.md $(DESTDIR)$(PREFIX)/share/doc/contact-milter/
+
+clean:
+	rm -rf build

@@ -1,0 +1,165 @@
+/* outbox.c - queueing composed mail and delivering it with libcurl SMTP. */
+#include "outbox.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+cm_status outbox_enqueue(cm_store *st, const cm_config *cfg, const cm_mail_ctx *ctx, const char *nic, int64_t now,
+			 int64_t *id, cm_err *err)
+{
+	cm_outbox_item it = {.request_id = ctx->req ? ctx->req->id : 0, .kind = ctx->kind,
+			     .next_attempt_at = now, .created_at = now};
+	char sender[CM_EMAIL_MAX + 1];
+	char *msg = NULL;
+	size_t len = 0;
+	cm_status rs;
+
+	if (!cm_strlcpy(it.rcpt, ctx->rcpt, sizeof it.rcpt) || !cm_email_valid(it.rcpt))
+		return cm_err_set(err, CM_ERR_USAGE, "cannot mail '%s': not a valid address", ctx->rcpt);
+	cm_strlcpy(it.nic, nic ? nic : "", sizeof it.nic);
+	if ((rs = st->ops->outbox_insert(st, &it, err)))
+		return rs;
+	if ((rs = mail_compose(cfg, ctx, it.id, now, &msg, &len, sender, err)))
+		return rs;
+	rs = st->ops->outbox_set_message(st, it.id, sender, msg, len, err);
+	g_free(msg);
+	if (rs == CM_OK && id)
+		*id = it.id;
+	return rs;
+}
+
+void outbox_global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+typedef struct {
+	const char *data;
+	size_t len, pos;
+} upload;
+
+static size_t upload_read(char *buf, size_t size, size_t n, void *ud)
+{
+	upload *u = ud;
+	size_t room = size * n, left = u->len - u->pos;
+	size_t k = left < room ? left : room;
+	memcpy(buf, u->data + u->pos, k);
+	u->pos += k;
+	return k;
+}
+
+typedef enum { SEND_OK, SEND_RETRY, SEND_PERMANENT, SEND_UNREACHABLE } send_result;
+
+static send_result send_one(CURL *curl, const cm_config *cfg, const cm_outbox_item *it, const char *msg,
+			    char *why, size_t whylen)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	char from[CM_EMAIL_MAX + 3];
+	struct curl_slist *rcpt = NULL;
+	upload u = {msg, strlen(msg), 0};
+	long code = 0;
+
+	snprintf(from, sizeof from, "<%s>", it->sender);
+	rcpt = curl_slist_append(NULL, it->rcpt);
+	curl_easy_setopt(curl, CURLOPT_URL, cfg->smtp_url);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from);
+	curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
+	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(curl, CURLOPT_READFUNCTION, upload_read);
+	curl_easy_setopt(curl, CURLOPT_READDATA, &u);
+	curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)u.len);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)cfg->smtp_timeout);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)cfg->smtp_timeout * 4);
+	curl_easy_setopt(curl, CURLOPT_USE_SSL, strcmp(cfg->smtp_starttls, "require") == 0 ? (long)CURLUSESSL_ALL
+						 : strcmp(cfg->smtp_starttls, "try") == 0    ? (long)CURLUSESSL_TRY
+											     : (long)CURLUSESSL_NONE);
+	if (cfg->smtp_user[0]) {
+		curl_easy_setopt(curl, CURLOPT_USERNAME, cfg->smtp_user);
+		curl_easy_setopt(curl, CURLOPT_PASSWORD, cfg->smtp_password);
+	}
+	CURLcode rc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(rcpt);
+	if (rc == CURLE_OK)
+		return SEND_OK;
+	/* Truncation is fine here: the reason is for the operator to read. */
+	g_snprintf(why, (gulong)whylen, "%s%s%s (SMTP %ld)", curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf, code);
+	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_OPERATION_TIMEDOUT ||
+	    rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING)
+		return SEND_UNREACHABLE;
+	return code >= 500 && code < 600 ? SEND_PERMANENT : SEND_RETRY;
+}
+
+static void nap(volatile int *stop, int64_t seconds)
+{
+	for (int64_t i = 0; i < seconds * 5 && !(stop && *stop); i++) {
+		struct timespec ts = {0, 200 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int64_t backoff(const cm_config *cfg, int attempts)
+{
+	int64_t d = cfg->smtp_retry_min;
+	for (int i = 1; i < attempts && d < 6 * 3600; i++)
+		d *= 2;
+	return d < 6 * 3600 ? d : 6 * 3600;
+}
+
+cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, volatile int *stop, cm_deliver_stats *stats,
+			 cm_err *err)
+{
+	CURL *curl = curl_easy_init();
+	cm_status rs = CM_OK;
+	memset(stats, 0, sizeof *stats);
+	if (!curl)
+		return cm_err_set(err, CM_ERR_INTERNAL, "cannot start libcurl");
+	while (!(stop && *stop)) {
+		cm_outbox_item it;
+		char *msg = NULL, why[CM_REASON_MAX] = "";
+		int64_t now = cm_now();
+		rs = st->ops->outbox_claim(st, now, cfg->smtp_timeout * 6 + 60, &it, &msg, err);
+		if (rs == CM_ERR_NOTFOUND) {
+			rs = CM_OK;
+			if (once)
+				break;
+			int64_t due = now + cfg->smtp_retry_min;
+			if (st->ops->outbox_next_due(st, &due, NULL) != CM_OK || due > now + 1)
+				due = now + 1;
+			nap(stop, due - now);
+			continue;
+		}
+		if (rs)
+			break;
+		send_result r = send_one(curl, cfg, &it, msg, why, sizeof why);
+		g_free(msg);
+		now = cm_now();
+		if (r == SEND_OK) {
+			rs = st->ops->outbox_finish(st, it.id, CM_OUT_SENT, 0, NULL, now, err);
+			stats->sent++;
+		} else if (r == SEND_PERMANENT || now - it.created_at >= cfg->smtp_give_up) {
+			rs = st->ops->outbox_finish(st, it.id, CM_OUT_FAILED, 0, why, now, err);
+			stats->failed++;
+		} else {
+			rs = st->ops->outbox_finish(st, it.id, CM_OUT_QUEUED, now + backoff(cfg, it.attempts), why,
+						    now, err);
+			stats->retried++;
+		}
+		if (rs)
+			break;
+		if (r == SEND_UNREACHABLE) {
+			/* The server is down: leave the rest queued untouched. */
+			if (once) {
+				rs = cm_err_set(err, CM_ERR_IO, "SMTP server %s unreachable: %s", cfg->smtp_url, why);
+				break;
+			}
+			nap(stop, cfg->smtp_retry_min);
+		}
+	}
+	curl_easy_cleanup(curl);
+	return rs;
+}

@@ -1,0 +1,480 @@
+/* request.c - creating, deciding, resending, cancelling and expiring
+ * contact-change requests (SPEC section 2). */
+#include "internal.h"
+#include "outbox.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *lang_of(cm_core *c, const char *nic)
+{
+	static const char *const langs[] = {"fr", "en"};
+	cm_account a;
+	if (c->st->ops->account_get(c->st, nic, &a, NULL) == CM_OK)
+		return strcmp(a.lang, "en") == 0 ? langs[1] : langs[0];
+	return c->cfg->default_lang;
+}
+
+/* Queue a mail of kind to one party of req. */
+static cm_status notify(cm_core *c, cm_mail_kind kind, const cm_request *req, const cm_party *to,
+			const cm_party *other, const char *token, const char *reason, int64_t now, cm_err *err)
+{
+	GArray *services = NULL;
+	cm_status st = CM_OK;
+	if (kind == CM_MAIL_DONE) {
+		services = g_array_new(FALSE, FALSE, sizeof(cm_service));
+		if ((st = c->st->ops->service_list(c->st, req->group, services, err)))
+			goto out;
+	}
+	cm_mail_ctx ctx = {
+		.kind = kind, .lang = lang_of(c, to->nic), .rcpt = to->email, .req = req, .party = to,
+		.other = other, .token = token, .services = services, .reason = reason,
+	};
+	st = outbox_enqueue(c->st, c->cfg, &ctx, to->nic, now, NULL, err);
+out:
+	if (services)
+		g_array_free(services, TRUE);
+	return st;
+}
+
+static cm_status notify_both(cm_core *c, cm_mail_kind kind, const cm_request *req, const cm_party p[2],
+			     const char *reason, int64_t now, cm_err *err)
+{
+	cm_status st = notify(c, kind, req, &p[CM_SIDE_FROM], &p[CM_SIDE_TO], NULL, reason, now, err);
+	return st ? st : notify(c, kind, req, &p[CM_SIDE_TO], &p[CM_SIDE_FROM], NULL, reason, now, err);
+}
+
+/* A fresh token for one party: stored as a hash, mailed in clear. */
+static cm_status send_validation(cm_core *c, const cm_request *req, const cm_party p[2], cm_side side, int64_t now,
+				 cm_err *err)
+{
+	cm_token tok;
+	unsigned char hash[CM_TOKEN_HASH_BYTES];
+	char text[CM_TOKEN_CHARS + 1];
+	cm_status st = token_generate(&tok, err);
+	if (st)
+		return st;
+	token_hash(&tok, hash);
+	token_encode(&tok, text);
+	if ((st = c->st->ops->token_insert(c->st, hash, req->id, side, now, err)))
+		return st;
+	return notify(c, CM_MAIL_VALIDATION, req, &p[side], &p[1 - side], text, NULL, now, err);
+}
+
+/* ---- create ---- */
+
+typedef struct {
+	const char *nic; /* incoming NIC for this role, or NULL */
+	cm_role role;
+} role_move;
+
+static bool billing_ok(const cm_account *a)
+{
+	return a->voip_validated && a->payments_ok;
+}
+
+static cm_status billing_check(const cm_account *from, const cm_account *to, cm_err *err)
+{
+	const cm_account *bad = !billing_ok(from) ? from : !billing_ok(to) ? to : NULL;
+	if (!bad)
+		return CM_OK;
+	return cm_err_set(err, CM_ERR_RULE,
+			  "the billing role can only move between accounts that passed the VoIP validation and are up"
+			  " to date with payments: %s %s",
+			  bad->nic,
+			  !bad->voip_validated && !bad->payments_ok ? "has neither"
+			  : !bad->voip_validated			  ? "has not passed the VoIP validation"
+								  : "is not up to date with payments");
+}
+
+static const char *holder(const cm_group *g, cm_role r)
+{
+	return r == CM_ROLE_ADMIN ? g->admin : r == CM_ROLE_TECH ? g->tech : g->billing;
+}
+
+static cm_status create_tx(cm_core *c, const char *group, const char *by, role_move moves[3], int64_t now,
+			   GArray *ids, cm_err *err)
+{
+	cm_group g;
+	cm_account by_acc;
+	cm_status st;
+	int64_t open_id;
+	char roles_buf[32];
+
+	if ((st = c->st->ops->group_get(c->st, group, &g, err)))
+		return st;
+	if ((st = c->st->ops->account_get(c->st, by, &by_acc, err)))
+		return st;
+	if (strcmp(g.admin, by) != 0)
+		return cm_err_set(err, CM_ERR_RULE,
+				  "only the admin of group %s (%s) may ask for a contact change; %s is not its admin",
+				  group, g.admin, by);
+	for (int i = 0; i < 3; i++) {
+		if (!moves[i].nic)
+			continue;
+		cm_account to;
+		st = c->st->ops->account_get(c->st, moves[i].nic, &to, err);
+		if (st == CM_ERR_NOTFOUND)
+			return cm_err_set(err, st, "the new %s contact %s does not exist", cm_role_str(moves[i].role),
+					  moves[i].nic);
+		if (st)
+			return st;
+		if (strcmp(holder(&g, moves[i].role), moves[i].nic) == 0)
+			return cm_err_set(err, CM_ERR_RULE, "%s is already the %s contact of group %s", moves[i].nic,
+					  cm_role_str(moves[i].role), group);
+		st = c->st->ops->request_open_with_roles(c->st, group, moves[i].role, &open_id, err);
+		if (st == CM_OK)
+			return cm_err_set(err, CM_ERR_RULE,
+					  "the %s role of group %s is already in open request %lld; cancel it first",
+					  cm_role_str(moves[i].role), group, (long long)open_id);
+		if (st != CM_ERR_NOTFOUND)
+			return st;
+	}
+	/* One request per distinct (outgoing, incoming) pair. */
+	for (int i = 0; i < 3; i++) {
+		if (!moves[i].nic)
+			continue;
+		cm_request req = {0};
+		cm_strlcpy(req.group, group, sizeof req.group);
+		cm_strlcpy(req.from_nic, holder(&g, moves[i].role), sizeof req.from_nic);
+		cm_strlcpy(req.to_nic, moves[i].nic, sizeof req.to_nic);
+		cm_strlcpy(req.asked_by, by, sizeof req.asked_by);
+		for (int j = i; j < 3; j++) {
+			if (moves[j].nic && strcmp(moves[j].nic, req.to_nic) == 0 &&
+			    strcmp(holder(&g, moves[j].role), req.from_nic) == 0) {
+				req.roles |= moves[j].role;
+				if (j != i)
+					moves[j].nic = NULL;
+			}
+		}
+		cm_account from_acc, to_acc;
+		if ((st = c->st->ops->account_get(c->st, req.from_nic, &from_acc, err)) ||
+		    (st = c->st->ops->account_get(c->st, req.to_nic, &to_acc, err)))
+			return st;
+		if ((req.roles & CM_ROLE_BILLING) && (st = billing_check(&from_acc, &to_acc, err)))
+			return st;
+		req.state = CM_STATE_PENDING;
+		req.created_at = now;
+		req.expires_at = now + c->cfg->request_ttl;
+		if ((st = c->st->ops->request_insert(c->st, &req, err)))
+			return st;
+		cm_party p[2] = {
+			{.request_id = req.id, .side = CM_SIDE_FROM},
+			{.request_id = req.id, .side = CM_SIDE_TO},
+		};
+		cm_strlcpy(p[0].nic, from_acc.nic, sizeof p[0].nic);
+		cm_strlcpy(p[0].email, from_acc.email, sizeof p[0].email);
+		cm_strlcpy(p[1].nic, to_acc.nic, sizeof p[1].nic);
+		cm_strlcpy(p[1].email, to_acc.email, sizeof p[1].email);
+		if ((st = c->st->ops->party_insert(c->st, &p[0], err)) ||
+		    (st = c->st->ops->party_insert(c->st, &p[1], err)) ||
+		    (st = send_validation(c, &req, p, CM_SIDE_FROM, now, err)) ||
+		    (st = send_validation(c, &req, p, CM_SIDE_TO, now, err)))
+			return st;
+		if ((st = core_audit(c, now, req.id, by, "created", err, "roles %s from %s to %s in group %s",
+				     cm_roles_format(req.roles, roles_buf, sizeof roles_buf), req.from_nic, req.to_nic,
+				     group)))
+			return st;
+		g_array_append_val(ids, req.id);
+	}
+	return CM_OK;
+}
+
+cm_status core_request_create(cm_core *c, const char *group_in, const char *by_in, const char *new_admin,
+			      const char *new_tech, const char *new_billing, int64_t now, GArray *ids, cm_err *err)
+{
+	char group[CM_NIC_MAX + 1], by[CM_NIC_MAX + 1], nics[3][CM_NIC_MAX + 1];
+	const char *in[3] = {new_admin, new_tech, new_billing};
+	role_move moves[3] = {{NULL, CM_ROLE_ADMIN}, {NULL, CM_ROLE_TECH}, {NULL, CM_ROLE_BILLING}};
+
+	if (!cm_strlcpy(group, group_in, sizeof group) || !cm_nic_normalise(group))
+		return cm_err_set(err, CM_ERR_USAGE, "malformed group name '%s'", group_in);
+	if (!cm_strlcpy(by, by_in, sizeof by) || !cm_nic_normalise(by))
+		return cm_err_set(err, CM_ERR_USAGE, "malformed NIC '%s' (--by)", by_in);
+	int n = 0;
+	for (int i = 0; i < 3; i++) {
+		if (!in[i])
+			continue;
+		if (!cm_strlcpy(nics[i], in[i], sizeof nics[i]) || !cm_nic_normalise(nics[i]))
+			return cm_err_set(err, CM_ERR_USAGE, "malformed NIC '%s' (--%s)", in[i],
+					  cm_role_str(moves[i].role));
+		moves[i].nic = nics[i];
+		n++;
+	}
+	if (n == 0)
+		return cm_err_set(err, CM_ERR_USAGE, "nothing to change: give --admin, --tech or --billing");
+	guint before = ids->len;
+	cm_status st = c->st->ops->begin(c->st, true, err);
+	if (st == CM_OK)
+		st = create_tx(c, group, by, moves, now, ids, err);
+	if (st == CM_OK)
+		st = c->st->ops->commit(c->st, err);
+	if (st != CM_OK) {
+		c->st->ops->rollback(c->st);
+		g_array_set_size(ids, before);
+	}
+	return st;
+}
+
+/* ---- decide ---- */
+
+/* Both accepted: check again, then apply every role in this transaction. */
+static cm_status complete(cm_core *c, cm_request *req, cm_party p[2], int64_t now, cm_err *err)
+{
+	cm_group g;
+	cm_account from, to;
+	cm_err why = {0};
+	cm_status st;
+	if ((st = c->st->ops->group_get(c->st, req->group, &g, err)) ||
+	    (st = c->st->ops->account_get(c->st, req->from_nic, &from, err)) ||
+	    (st = c->st->ops->account_get(c->st, req->to_nic, &to, err)))
+		return st;
+	static const cm_role order[] = {CM_ROLE_ADMIN, CM_ROLE_TECH, CM_ROLE_BILLING};
+	for (int i = 0; i < 3 && !why.msg[0]; i++)
+		if ((req->roles & order[i]) && strcmp(holder(&g, order[i]), req->from_nic) != 0)
+			cm_err_set(&why, CM_ERR_RULE, "%s is no longer the %s contact of group %s", req->from_nic,
+				   cm_role_str(order[i]), req->group);
+	if (!why.msg[0] && (req->roles & CM_ROLE_BILLING))
+		billing_check(&from, &to, &why);
+	req->done_at = now;
+	if (why.msg[0]) {
+		req->state = CM_STATE_FAILED;
+		cm_strlcpy(req->reason, why.msg, sizeof req->reason);
+		if ((st = c->st->ops->request_update(c->st, req, err)) ||
+		    (st = notify_both(c, CM_MAIL_FAILED, req, p, req->reason, now, err)))
+			return st;
+		return core_audit(c, now, req->id, "system", "failed", err, "%s", req->reason);
+	}
+	if (req->roles & CM_ROLE_ADMIN)
+		cm_strlcpy(g.admin, req->to_nic, sizeof g.admin);
+	if (req->roles & CM_ROLE_TECH)
+		cm_strlcpy(g.tech, req->to_nic, sizeof g.tech);
+	if (req->roles & CM_ROLE_BILLING)
+		cm_strlcpy(g.billing, req->to_nic, sizeof g.billing);
+	req->state = CM_STATE_DONE;
+	char roles_buf[32];
+	if ((st = c->st->ops->group_update(c->st, &g, err)) || (st = c->st->ops->request_update(c->st, req, err)) ||
+	    (st = notify_both(c, CM_MAIL_DONE, req, p, NULL, now, err)))
+		return st;
+	return core_audit(c, now, req->id, "system", "done", err, "group %s: %s now %s", g.name,
+			  cm_roles_format(req->roles, roles_buf, sizeof roles_buf), req->to_nic);
+}
+
+static cm_status decide_tx(cm_core *c, int64_t id, const cm_token *tok, cm_decision d, cm_via via,
+			   const char *message_id, int64_t now, cm_decision_result *res, cm_err *err)
+{
+	unsigned char hash[CM_TOKEN_HASH_BYTES];
+	cm_token_ref ref;
+	cm_request req;
+	cm_party p[2];
+	cm_status st;
+	char when[32];
+
+	token_hash(tok, hash);
+	if (message_id && *message_id) {
+		int64_t rid;
+		cm_decision prev;
+		st = c->st->ops->reply_seen(c->st, message_id, hash, &rid, &prev, err);
+		if (st == CM_OK) {
+			res->duplicate = true;
+			res->request_id = rid;
+			res->decision = prev;
+			if ((st = c->st->ops->token_lookup(c->st, hash, &ref, err)) ||
+			    (st = c->st->ops->request_get(c->st, rid, &req, err)) ||
+			    (st = c->st->ops->party_pair(c->st, rid, p, err)))
+				return st;
+			res->side = ref.side;
+			res->state = req.state;
+			cm_strlcpy(res->nic, p[ref.side].nic, sizeof res->nic);
+			return CM_OK;
+		}
+		if (st != CM_ERR_NOTFOUND)
+			return st;
+	}
+	st = c->st->ops->token_lookup(c->st, hash, &ref, err);
+	if (st == CM_ERR_TOKEN_UNKNOWN)
+		return cm_err_set(err, st, "unknown token: check that it was copied whole from the latest e-mail");
+	if (st)
+		return st;
+	if (id && ref.request_id != id)
+		return cm_err_set(err, CM_ERR_TOKEN_UNKNOWN, "this token does not belong to request %lld", (long long)id);
+	if ((st = c->st->ops->request_get(c->st, ref.request_id, &req, err)) ||
+	    (st = c->st->ops->party_pair(c->st, ref.request_id, p, err)))
+		return st;
+	cm_party *me = &p[ref.side];
+	if (me->decision != CM_DECISION_NONE)
+		return cm_err_set(err, CM_ERR_TOKEN_USED, "this token was already used: %s %s request %lld on %s",
+				  me->nic, cm_decision_str(me->decision), (long long)req.id,
+				  cm_time_format(me->decided_at, when, sizeof when));
+	if (ref.superseded)
+		return cm_err_set(err, CM_ERR_TOKEN_SUPERSEDED,
+				  "this token was superseded by a newer e-mail for request %lld: use the latest one",
+				  (long long)req.id);
+	if (req.state == CM_STATE_EXPIRED || (req.state == CM_STATE_PENDING && now >= req.expires_at))
+		return cm_err_set(err, CM_ERR_EXPIRED, "request %lld expired on %s", (long long)req.id,
+				  cm_time_format(req.expires_at, when, sizeof when));
+	if (req.state != CM_STATE_PENDING)
+		return cm_err_set(err, CM_ERR_CLOSED, "request %lld is already %s", (long long)req.id,
+				  cm_state_str(req.state));
+
+	if ((st = c->st->ops->party_decide(c->st, req.id, ref.side, d, via, now, err)))
+		return st;
+	me->decision = d;
+	me->decided_at = now;
+	me->via = via;
+	if ((st = core_audit(c, now, req.id, me->nic, cm_decision_str(d), err, "%s contact %s by %s",
+			     cm_side_str(ref.side), cm_decision_str(d), cm_via_str(via))))
+		return st;
+	const cm_party *other = &p[1 - ref.side];
+	if (d == CM_DECISION_REFUSED) {
+		req.state = CM_STATE_REFUSED;
+		req.done_at = now;
+		snprintf(req.reason, sizeof req.reason, "refused by %s", me->nic);
+		if ((st = c->st->ops->request_update(c->st, &req, err)) ||
+		    (st = notify_both(c, CM_MAIL_REFUSED, &req, p, req.reason, now, err)))
+			return st;
+	} else if (other->decision == CM_DECISION_ACCEPTED) {
+		if ((st = complete(c, &req, p, now, err)))
+			return st;
+	} else if ((st = notify(c, CM_MAIL_WAITING, &req, me, other, NULL, NULL, now, err))) {
+		return st;
+	}
+	if (message_id && *message_id && (st = c->st->ops->reply_record(c->st, message_id, hash, req.id, d, now, err)))
+		return st;
+	res->request_id = req.id;
+	res->side = ref.side;
+	res->decision = d;
+	res->state = req.state;
+	cm_strlcpy(res->nic, me->nic, sizeof res->nic);
+	return CM_OK;
+}
+
+cm_status core_decide(cm_core *c, int64_t id, const cm_token *tok, cm_decision d, cm_via via,
+		      const char *message_id, int64_t now, cm_decision_result *res, cm_err *err)
+{
+	memset(res, 0, sizeof *res);
+	if (d != CM_DECISION_ACCEPTED && d != CM_DECISION_REFUSED)
+		return cm_err_set(err, CM_ERR_USAGE, "no decision given");
+	CORE_TX(c, true, decide_tx(c, id, tok, d, via, message_id, now, res, err));
+}
+
+/* ---- resend, cancel, expire ---- */
+
+static cm_status resend_tx(cm_core *c, int64_t id, const char *nic, int64_t now, int *sent, cm_err *err)
+{
+	cm_request req;
+	cm_party p[2];
+	cm_status st;
+	if ((st = c->st->ops->request_get(c->st, id, &req, err)) || (st = c->st->ops->party_pair(c->st, id, p, err)))
+		return st;
+	if (req.state != CM_STATE_PENDING)
+		return cm_err_set(err, CM_ERR_CLOSED, "request %lld is already %s; nothing to resend", (long long)id,
+				  cm_state_str(req.state));
+	if (nic && strcmp(nic, p[0].nic) != 0 && strcmp(nic, p[1].nic) != 0)
+		return cm_err_set(err, CM_ERR_NOTFOUND, "%s is not a contact of request %lld", nic, (long long)id);
+	*sent = 0;
+	for (int s = 0; s < 2; s++) {
+		if (nic && strcmp(nic, p[s].nic) != 0)
+			continue;
+		if (p[s].decision != CM_DECISION_NONE) {
+			if (nic)
+				return cm_err_set(err, CM_ERR_RULE, "%s has already answered request %lld", nic,
+						  (long long)id);
+			continue;
+		}
+		if ((st = c->st->ops->token_supersede(c->st, id, (cm_side)s, now, err)) ||
+		    (st = send_validation(c, &req, p, (cm_side)s, now, err)) ||
+		    (st = core_audit(c, now, id, "operator", "resent", err, "new token mailed to %s", p[s].nic)))
+			return st;
+		(*sent)++;
+	}
+	if (*sent == 0)
+		return cm_err_set(err, CM_ERR_RULE, "both contacts of request %lld have answered", (long long)id);
+	return CM_OK;
+}
+
+cm_status core_request_resend(cm_core *c, int64_t id, const char *nic_in, int64_t now, int *sent, cm_err *err)
+{
+	char nic[CM_NIC_MAX + 1];
+	if (nic_in && (!cm_strlcpy(nic, nic_in, sizeof nic) || !cm_nic_normalise(nic)))
+		return cm_err_set(err, CM_ERR_USAGE, "malformed NIC '%s'", nic_in);
+	CORE_TX(c, true, resend_tx(c, id, nic_in ? nic : NULL, now, sent, err));
+}
+
+/* End a pending request without a change, telling both contacts. */
+static cm_status close_request(cm_core *c, cm_request *req, cm_state state, cm_mail_kind kind, const char *actor,
+			       const char *reason, int64_t now, cm_err *err)
+{
+	cm_party p[2];
+	cm_status st;
+	if ((st = c->st->ops->party_pair(c->st, req->id, p, err)))
+		return st;
+	req->state = state;
+	req->done_at = now;
+	cm_strlcpy(req->reason, reason, sizeof req->reason);
+	if ((st = c->st->ops->request_update(c->st, req, err)) ||
+	    (st = notify_both(c, kind, req, p, reason, now, err)))
+		return st;
+	return core_audit(c, now, req->id, actor, cm_state_str(state), err, "%s", reason);
+}
+
+static cm_status cancel_tx(cm_core *c, int64_t id, const char *by, int64_t now, cm_err *err)
+{
+	cm_request req;
+	cm_group g;
+	cm_status st;
+	char reason[CM_REASON_MAX];
+	if ((st = c->st->ops->request_get(c->st, id, &req, err)) ||
+	    (st = c->st->ops->group_get(c->st, req.group, &g, err)))
+		return st;
+	if (strcmp(by, g.admin) != 0 && strcmp(by, req.asked_by) != 0)
+		return cm_err_set(err, CM_ERR_RULE,
+				  "only the admin of group %s (%s) or the requester (%s) may cancel request %lld", g.name,
+				  g.admin, req.asked_by, (long long)id);
+	if (req.state != CM_STATE_PENDING)
+		return cm_err_set(err, CM_ERR_CLOSED, "request %lld is already %s", (long long)id,
+				  cm_state_str(req.state));
+	snprintf(reason, sizeof reason, "cancelled by %s", by);
+	return close_request(c, &req, CM_STATE_CANCELLED, CM_MAIL_CANCELLED, by, reason, now, err);
+}
+
+cm_status core_request_cancel(cm_core *c, int64_t id, const char *by_in, int64_t now, cm_err *err)
+{
+	char by[CM_NIC_MAX + 1];
+	if (!cm_strlcpy(by, by_in, sizeof by) || !cm_nic_normalise(by))
+		return cm_err_set(err, CM_ERR_USAGE, "malformed NIC '%s' (--by)", by_in);
+	CORE_TX(c, true, cancel_tx(c, id, by, now, err));
+}
+
+static cm_status expire_one_tx(cm_core *c, int64_t id, int64_t now, bool *done, cm_err *err)
+{
+	cm_request req;
+	char when[32], reason[CM_REASON_MAX];
+	cm_status st = c->st->ops->request_get(c->st, id, &req, err);
+	*done = false;
+	if (st || req.state != CM_STATE_PENDING || req.expires_at > now)
+		return st; /* answered or cancelled meanwhile */
+	*done = true;
+	snprintf(reason, sizeof reason, "no answer from both contacts by %s",
+		 cm_time_format(req.expires_at, when, sizeof when));
+	return close_request(c, &req, CM_STATE_EXPIRED, CM_MAIL_EXPIRED, "system", reason, now, err);
+}
+
+static cm_status expire_one(cm_core *c, int64_t id, int64_t now, bool *done, cm_err *err)
+{
+	CORE_TX(c, true, expire_one_tx(c, id, now, done, err));
+}
+
+cm_status core_expire_due(cm_core *c, int64_t now, int *expired, cm_err *err)
+{
+	GArray *ids = g_array_new(FALSE, FALSE, sizeof(int64_t));
+	cm_status st = c->st->ops->request_due(c->st, now, ids, err);
+	*expired = 0;
+	for (guint i = 0; st == CM_OK && i < ids->len; i++) {
+		bool done;
+		st = expire_one(c, g_array_index(ids, int64_t, i), now, &done, err);
+		*expired += st == CM_OK && done;
+	}
+	g_array_free(ids, TRUE);
+	return st;
+}

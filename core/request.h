@@ -1,0 +1,59 @@
+/*
+ * request.h - the rules and the state machine of SPEC section 2, over a
+ * store and a config.  Every state change is one transaction that also
+ * queues the mails it causes and appends to the audit trail; a failure
+ * leaves the store as it was.
+ */
+#ifndef CM_REQUEST_H
+#define CM_REQUEST_H
+
+#include "config.h"
+#include "store.h"
+
+typedef struct {
+	cm_store *st;
+	const cm_config *cfg;
+} cm_core;
+
+/* Accounts, groups, services (the directory).  Strings are validated here:
+ * NICs and group names are normalised, e-mails checked. */
+cm_status core_account_add(cm_core *c, cm_account *a, int64_t now, cm_err *err);
+/* NULL / -1 leave a field as it is; a new e-mail clears the bouncing mark. */
+cm_status core_account_set(cm_core *c, const char *nic, const char *email, const char *lang, int voip, int payments,
+			   cm_err *err);
+cm_status core_group_add(cm_core *c, cm_group *g, int64_t now, cm_err *err);
+cm_status core_service_add(cm_core *c, const char *group, const char *service, const char *kind, cm_err *err);
+
+/* Create the requests for one call of "request create": new_* are NULL
+ * when that role does not move.  ids gets one int64_t per request, in
+ * the order admin, tech, billing of their first role. */
+cm_status core_request_create(cm_core *c, const char *group, const char *by, const char *new_admin,
+			      const char *new_tech, const char *new_billing, int64_t now, GArray *ids, cm_err *err);
+
+typedef struct {
+	int64_t request_id;
+	cm_side side;
+	char nic[CM_NIC_MAX + 1];
+	cm_decision decision;
+	cm_state state;  /* the request's state after the decision */
+	bool duplicate;  /* the same message was recorded before; nothing changed */
+} cm_decision_result;
+
+/* Record a contact's answer given with its token.  id: the request the
+ * caller expects (0: whichever the token names).  message_id (optional)
+ * makes the call idempotent for that message.  Distinct statuses tell an
+ * unknown, superseded or used token and an expired or closed request. */
+cm_status core_decide(cm_core *c, int64_t id, const cm_token *tok, cm_decision d, cm_via via,
+		      const char *message_id, int64_t now, cm_decision_result *res, cm_err *err);
+
+/* Send the validation mail again, with a fresh token, to the contacts that
+ * have not answered (nic: only that one).  *sent gets how many. */
+cm_status core_request_resend(cm_core *c, int64_t id, const char *nic, int64_t now, int *sent, cm_err *err);
+
+/* Cancel an open request; by must be the group's admin or the requester. */
+cm_status core_request_cancel(cm_core *c, int64_t id, const char *by, int64_t now, cm_err *err);
+
+/* Expire every pending request past its time, one transaction each. */
+cm_status core_expire_due(cm_core *c, int64_t now, int *expired, cm_err *err);
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * store.h - the persistent store behind one table of operations.
+ *
+ * SQLite is the first backend (store_sqlite.c); a PostgreSQL one can follow
+ * by filling the same table.  SQL and its dialect stay inside backends.
+ *
+ * Conventions: every operation returns a cm_status and fills err on
+ * failure; "get" operations return CM_ERR_NOTFOUND when there is no such row;
+ * lists append to a caller-owned GArray of the element type named.  Writes
+ * happen inside begin/commit; the rules module (request.c) opens one
+ * transaction per state change, immediate where a decision is made, so two
+ * processes deciding on one request are serialised by the store.
+ */
+#ifndef CM_STORE_H
+#define CM_STORE_H
+
+#include <glib.h>
+
+#include "cm.h"
+#include "token.h"
+
+typedef struct cm_store cm_store;
+
+typedef struct {
+	int64_t request_id;
+	cm_side side;
+	bool superseded;
+} cm_token_ref;
+
+typedef struct {
+	const char *name;
+	void (*close)(cm_store *st);
+	int (*schema_version)(cm_store *st);
+
+	/* immediate: take the write lock now, since a decision follows. */
+	cm_status (*begin)(cm_store *st, bool immediate, cm_err *err);
+	cm_status (*commit)(cm_store *st, cm_err *err);
+	void (*rollback)(cm_store *st);
+
+	cm_status (*account_get)(cm_store *st, const char *nic, cm_account *out, cm_err *err);
+	/* CM_ERR_RULE if the NIC exists already. */
+	cm_status (*account_insert)(cm_store *st, const cm_account *a, int64_t now, cm_err *err);
+	cm_status (*account_update)(cm_store *st, const cm_account *a, cm_err *err);
+
+	cm_status (*group_get)(cm_store *st, const char *name, cm_group *out, cm_err *err);
+	cm_status (*group_insert)(cm_store *st, const cm_group *g, int64_t now, cm_err *err);
+	cm_status (*group_update)(cm_store *st, const cm_group *g, cm_err *err);
+	cm_status (*service_insert)(cm_store *st, const cm_service *s, cm_err *err);
+	cm_status (*service_list)(cm_store *st, const char *group, GArray *out /* cm_service */, cm_err *err);
+
+	/* Sets req->id. */
+	cm_status (*request_insert)(cm_store *st, cm_request *req, cm_err *err);
+	cm_status (*request_get)(cm_store *st, int64_t id, cm_request *out, cm_err *err);
+	/* Writes state, done_at and reason. */
+	cm_status (*request_update)(cm_store *st, const cm_request *req, cm_err *err);
+	/* nic: requests where it is a party or the asker (NULL: all); state -1: any. */
+	cm_status (*request_list)(cm_store *st, const char *nic, int state, GArray *out /* cm_request */, cm_err *err);
+	/* The id of a pending request of the group moving any of roles, or NOTFOUND. */
+	cm_status (*request_open_with_roles)(cm_store *st, const char *group, unsigned roles, int64_t *id, cm_err *err);
+	/* Ids of pending requests whose expires_at <= now. */
+	cm_status (*request_due)(cm_store *st, int64_t now, GArray *ids /* int64_t */, cm_err *err);
+
+	cm_status (*party_insert)(cm_store *st, const cm_party *p, cm_err *err);
+	/* Both parties, [CM_SIDE_FROM] and [CM_SIDE_TO], with the account's bouncing flag. */
+	cm_status (*party_pair)(cm_store *st, int64_t request_id, cm_party out[2], cm_err *err);
+	cm_status (*party_decide)(cm_store *st, int64_t request_id, cm_side side, cm_decision d, cm_via via,
+				  int64_t now, cm_err *err);
+
+	cm_status (*token_insert)(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], int64_t request_id,
+				  cm_side side, int64_t now, cm_err *err);
+	cm_status (*token_lookup)(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_token_ref *out,
+				  cm_err *err);
+	/* Marks every live token of that party superseded. */
+	cm_status (*token_supersede)(cm_store *st, int64_t request_id, cm_side side, int64_t now, cm_err *err);
+
+	/* Sets item->id; the message is written afterwards (it names its own id). */
+	cm_status (*outbox_insert)(cm_store *st, cm_outbox_item *item, cm_err *err);
+	cm_status (*outbox_set_message)(cm_store *st, int64_t id, const char *sender, const char *msg, size_t len,
+					cm_err *err);
+	/* msg (optional) receives a g_malloc'd, NUL-terminated copy of the message. */
+	cm_status (*outbox_get)(cm_store *st, int64_t id, cm_outbox_item *out, char **msg, cm_err *err);
+	/* state -1: any; request_id 0: any. */
+	cm_status (*outbox_list)(cm_store *st, int state, int64_t request_id, GArray *out /* cm_outbox_item */,
+				 cm_err *err);
+	/* Atomically take the next due item (queued and due, or a lease that ran
+	 * out) for lease seconds, counting an attempt.  NOTFOUND when none. */
+	cm_status (*outbox_claim)(cm_store *st, int64_t now, int64_t lease, cm_outbox_item *out, char **msg,
+				  cm_err *err);
+	/* End an attempt: sent, failed, bounced, or queued again for next_at. */
+	cm_status (*outbox_finish)(cm_store *st, int64_t id, cm_out_state state, int64_t next_at,
+				   const char *error, int64_t now, cm_err *err);
+	/* Earliest next_attempt_at of queued mail, or NOTFOUND. */
+	cm_status (*outbox_next_due)(cm_store *st, int64_t *at, cm_err *err);
+
+	cm_status (*audit_append)(cm_store *st, const cm_audit *a, cm_err *err);
+	cm_status (*audit_list)(cm_store *st, int64_t request_id, GArray *out /* cm_audit */, cm_err *err);
+
+	/* Replies already recorded, keyed by Message-ID and token hash. */
+	cm_status (*reply_seen)(cm_store *st, const char *message_id, const unsigned char hash[CM_TOKEN_HASH_BYTES],
+				int64_t *request_id, cm_decision *d, cm_err *err);
+	cm_status (*reply_record)(cm_store *st, const char *message_id, const unsigned char hash[CM_TOKEN_HASH_BYTES],
+				  int64_t request_id, cm_decision d, int64_t now, cm_err *err);
+	/* Failed attempts by key ("sender:x@y", "request:12") since a time. */
+	cm_status (*failure_add)(cm_store *st, const char *key, int64_t now, cm_err *err);
+	cm_status (*failure_count)(cm_store *st, const char *key, int64_t since, int64_t *count, cm_err *err);
+} cm_store_ops;
+
+struct cm_store {
+	const cm_store_ops *ops;
+};
+
+typedef struct {
+	bool create;          /* create the store if missing (contactctl init) */
+	int64_t busy_timeout; /* milliseconds to wait for a lock */
+	int max_version;      /* migrate up to this schema version (0: latest; tests) */
+} cm_store_opts;
+
+/* Open the store named by uri (a file path for SQLite) and bring its schema
+ * up to date.  *out belongs to the caller: store_close(). */
+cm_status store_open(const char *uri, const cm_store_opts *opts, cm_store **out, cm_err *err);
+void store_close(cm_store *st);
+
+/* The latest schema version this build knows. */
+int store_latest_version(void);
+
+/* Tests: the n-th store statement from now on fails as an I/O error
+ * (0 switches injection off).  Only backends that support it. */
+void store_inject_fault(cm_store *st, int n);
+
+cm_status store_sqlite_open(const char *path, const cm_store_opts *opts, cm_store **out, cm_err *err);
+
+#endif

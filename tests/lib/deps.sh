@@ -1,0 +1,22 @@
+#!/bin/sh
+# Install the Debian packages the build, the tests and the demo need, when
+# some are missing and we are root (CI, a fresh machine).  Otherwise say
+# what is missing.
+PKGS="build-essential pkg-config libglib2.0-dev libgmime-3.0-dev libcurl4-openssl-dev libsqlite3-dev
+libcmocka-dev libmilter-dev postfix swaks miltertest jq sqlite3 python3"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "missing Debian packages:$missing (run as root, or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+echo "installing:$missing"
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $missing >/dev/null || {
+	echo "apt-get install failed for:$missing" >&2
+	exit 1
+}

@@ -1,0 +1,177 @@
+/* fixture.h - a fresh store and config for each unit test, and helpers to
+ * read back what a user would see: rows, outbox items, mails. */
+#ifndef TEST_FIXTURE_H
+#define TEST_FIXTURE_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "mail.h"
+#include "request.h"
+#include "store.h"
+#include "token.h"
+
+typedef struct {
+	char *dir;
+	cm_config *cfg;
+	cm_store *st;
+	cm_core core;
+	int64_t now;
+} fx;
+
+static inline int fx_setup(void **state)
+{
+	fx *f = g_new0(fx, 1);
+	GError *e = NULL;
+	mail_init();
+	f->dir = g_dir_make_tmp("cm-unit-XXXXXX", &e);
+	f->cfg = config_defaults();
+	g_free(f->cfg->templates_dir);
+	f->cfg->templates_dir = g_strdup("config/templates");
+	g_free(f->cfg->store_path);
+	f->cfg->store_path = g_build_filename(f->dir, "store.db", NULL);
+	cm_store_opts o = {.create = true, .busy_timeout = 5000};
+	cm_err err = {0};
+	if (store_open(f->cfg->store_path, &o, &f->st, &err) != CM_OK) {
+		print_error("store_open: %s\n", err.msg);
+		return -1;
+	}
+	f->core.st = f->st;
+	f->core.cfg = f->cfg;
+	f->now = 1800000000; /* 2027-01-15 */
+	*state = f;
+	return 0;
+}
+
+static inline int fx_teardown(void **state)
+{
+	fx *f = *state;
+	store_close(f->st);
+	char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		print_error("cleanup of %s failed\n", f->dir);
+	g_free(cmd);
+	config_free(f->cfg);
+	g_free(f->dir);
+	g_free(f);
+	return 0;
+}
+
+/* Add an account; billing-ready when ok. */
+static inline void fx_account(fx *f, const char *nic, const char *email, const char *lang, bool ok)
+{
+	cm_account a = {0};
+	cm_err err = {0};
+	cm_strlcpy(a.nic, nic, sizeof a.nic);
+	cm_strlcpy(a.email, email, sizeof a.email);
+	cm_strlcpy(a.lang, lang, sizeof a.lang);
+	a.voip_validated = ok;
+	a.payments_ok = ok;
+	cm_status st = core_account_add(&f->core, &a, f->now, &err);
+	if (st)
+		print_error("account %s: %s\n", nic, err.msg);
+	assert_int_equal(st, CM_OK);
+}
+
+static inline void fx_group(fx *f, const char *name, const char *admin, const char *tech, const char *billing)
+{
+	cm_group g = {0};
+	cm_err err = {0};
+	cm_strlcpy(g.name, name, sizeof g.name);
+	cm_strlcpy(g.admin, admin, sizeof g.admin);
+	cm_strlcpy(g.tech, tech, sizeof g.tech);
+	cm_strlcpy(g.billing, billing, sizeof g.billing);
+	assert_int_equal(core_group_add(&f->core, &g, f->now, &err), CM_OK);
+}
+
+/* The usual cast: group g1 run by alice (all three roles), bob and carol
+ * billing-ready, dave not. */
+static inline void fx_cast(fx *f)
+{
+	fx_account(f, "alice-ovh", "alice@example.com", "fr", true);
+	fx_account(f, "bob-ovh", "bob@example.net", "en", true);
+	fx_account(f, "carol-ovh", "carol@example.org", "fr", true);
+	fx_account(f, "dave-ovh", "dave@example.org", "en", false);
+	fx_group(f, "g1-ovh-1", "alice-ovh", "alice-ovh", "alice-ovh");
+	cm_err err = {0};
+	assert_int_equal(core_service_add(&f->core, "g1-ovh-1", "0033972101010", "number", &err), CM_OK);
+	assert_int_equal(core_service_add(&f->core, "g1-ovh-1", "line-1", "line", &err), CM_OK);
+}
+
+/* Create and return the only request of one call; fails the test otherwise. */
+static inline int64_t fx_create(fx *f, const char *by, const char *admin, const char *tech, const char *billing)
+{
+	GArray *ids = g_array_new(FALSE, FALSE, sizeof(int64_t));
+	cm_err err = {0};
+	cm_status st = core_request_create(&f->core, "g1-ovh-1", by, admin, tech, billing, f->now, ids, &err);
+	if (st)
+		print_error("create: %s\n", err.msg);
+	assert_int_equal(st, CM_OK);
+	assert_int_equal(ids->len, 1);
+	int64_t id = g_array_index(ids, int64_t, 0);
+	g_array_free(ids, TRUE);
+	return id;
+}
+
+/* Outbox items of a request, of one kind, to one address (NULL: any). */
+static inline int fx_mails(fx *f, int64_t req, cm_mail_kind kind, const char *rcpt)
+{
+	GArray *l = g_array_new(FALSE, FALSE, sizeof(cm_outbox_item));
+	assert_int_equal(f->st->ops->outbox_list(f->st, -1, req, l, NULL), CM_OK);
+	int n = 0;
+	for (guint i = 0; i < l->len; i++) {
+		cm_outbox_item *it = &g_array_index(l, cm_outbox_item, i);
+		n += it->kind == kind && (!rcpt || strcmp(it->rcpt, rcpt) == 0);
+	}
+	g_array_free(l, TRUE);
+	return n;
+}
+
+/* The token mailed last to rcpt for req, read from the Reply-To header of
+ * the queued validation mail, as a contact would. */
+static inline cm_token fx_token(fx *f, int64_t req, const char *rcpt)
+{
+	GArray *l = g_array_new(FALSE, FALSE, sizeof(cm_outbox_item));
+	cm_token t = {{0}};
+	bool found = false;
+	assert_int_equal(f->st->ops->outbox_list(f->st, -1, req, l, NULL), CM_OK);
+	for (guint i = 0; i < l->len; i++) {
+		cm_outbox_item *it = &g_array_index(l, cm_outbox_item, i);
+		if (it->kind != CM_MAIL_VALIDATION || strcmp(it->rcpt, rcpt) != 0)
+			continue;
+		char *msg = NULL;
+		assert_int_equal(f->st->ops->outbox_get(f->st, it->id, it, &msg, NULL), CM_OK);
+		const char *p = strstr(msg, "Reply-To: validation+");
+		assert_non_null(p);
+		p += strlen("Reply-To: validation+");
+		assert_true(token_decode(p, CM_TOKEN_CHARS, &t));
+		found = true;
+		g_free(msg);
+	}
+	g_array_free(l, TRUE);
+	assert_true(found);
+	return t;
+}
+
+static inline cm_request fx_request(fx *f, int64_t id)
+{
+	cm_request r;
+	assert_int_equal(f->st->ops->request_get(f->st, id, &r, NULL), CM_OK);
+	return r;
+}
+
+static inline cm_group fx_get_group(fx *f)
+{
+	cm_group g;
+	assert_int_equal(f->st->ops->group_get(f->st, "g1-ovh-1", &g, NULL), CM_OK);
+	return g;
+}
+
+#endif

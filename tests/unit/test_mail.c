@@ -1,0 +1,175 @@
+/* test_mail.c - what a contact receives, parsed back with GMime as a mail
+ * client would. */
+#include <gmime/gmime.h>
+
+#include "fixture.h"
+#include "outbox.h"
+
+static GMimeMessage *parse(const char *msg)
+{
+	GMimeStream *s = g_mime_stream_mem_new_with_buffer(msg, strlen(msg));
+	GMimeParser *p = g_mime_parser_new_with_stream(s);
+	GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
+	g_object_unref(p);
+	g_object_unref(s);
+	assert_non_null(m);
+	return m;
+}
+
+static char *part_text(GMimeMessage *m, const char *subtype)
+{
+	GMimeObject *body = g_mime_message_get_mime_part(m);
+	assert_true(GMIME_IS_MULTIPART(body));
+	GMimeMultipart *mp = GMIME_MULTIPART(body);
+	assert_int_equal(g_mime_multipart_get_count(mp), 2);
+	for (int i = 0; i < 2; i++) {
+		GMimeObject *o = g_mime_multipart_get_part(mp, i);
+		GMimeContentType *ct = g_mime_object_get_content_type(o);
+		if (g_mime_content_type_is_type(ct, "text", subtype)) {
+			assert_string_equal(g_mime_object_get_content_type_parameter(o, "charset"), "utf-8");
+			return g_mime_text_part_get_text(GMIME_TEXT_PART(o));
+		}
+	}
+	fail_msg("no text/%s part", subtype);
+	return NULL;
+}
+
+static char *queued_message(fx *f, int64_t req, const char *rcpt, cm_mail_kind kind, cm_outbox_item *out)
+{
+	GArray *l = g_array_new(FALSE, FALSE, sizeof(cm_outbox_item));
+	char *msg = NULL;
+	assert_int_equal(f->st->ops->outbox_list(f->st, -1, req, l, NULL), CM_OK);
+	for (guint i = 0; i < l->len && !msg; i++) {
+		cm_outbox_item *it = &g_array_index(l, cm_outbox_item, i);
+		if (it->kind == kind && strcmp(it->rcpt, rcpt) == 0)
+			assert_int_equal(f->st->ops->outbox_get(f->st, it->id, out, &msg, NULL), CM_OK);
+	}
+	g_array_free(l, TRUE);
+	assert_non_null(msg);
+	return msg;
+}
+
+static void the_validation_mail_has_what_the_spec_asks(void **state)
+{
+	fx *f = *state;
+	cm_outbox_item it;
+	char tok[CM_TOKEN_CHARS + 1], want[256];
+	fx_cast(f);
+	int64_t id = fx_create(f, "alice-ovh", NULL, "bob-ovh", NULL);
+	char *raw = queued_message(f, id, "bob@example.net", CM_MAIL_VALIDATION, &it);
+	cm_token t = fx_token(f, id, "bob@example.net");
+	token_encode(&t, tok);
+	/* Envelope sender ties a bounce to this item. */
+	snprintf(want, sizeof want, "bounces+%lld@contacts.example.com", (long long)it.id);
+	assert_string_equal(it.sender, want);
+	/* CRLF line ends throughout, as sent. */
+	for (const char *p = strchr(raw, '\n'); p; p = strchr(p + 1, '\n'))
+		assert_int_equal(p[-1], '\r');
+	assert_null(strstr(raw, "Precedence:"));
+	GMimeMessage *m = parse(raw);
+	GMimeObject *o = GMIME_OBJECT(m);
+	assert_string_equal(g_mime_object_get_header(o, "Auto-Submitted"), "auto-generated");
+	assert_non_null(g_mime_message_get_message_id(m));
+	assert_non_null(g_mime_message_get_date(m));
+	snprintf(want, sizeof want, "validation+%s@contacts.example.com", tok);
+	char *reply_to = internet_address_list_to_string(g_mime_message_get_reply_to(m), NULL, FALSE);
+	assert_string_equal(reply_to, want);
+	g_free(reply_to);
+	/* bob reads English; the subject decodes to UTF-8 text. */
+	snprintf(want, sizeof want, "Contact change #%lld for g1-ovh-1: your approval is requested", (long long)id);
+	assert_string_equal(g_mime_message_get_subject(m), want);
+	char *text = part_text(m, "plain"), *html = part_text(m, "html");
+	assert_non_null(strstr(text, tok));
+	snprintf(want, sizeof want, "validation+accept-%s@contacts.example.com", tok);
+	assert_non_null(strstr(text, want));
+	snprintf(want, sizeof want, "href=\"mailto:validation+refuse-%s@contacts.example.com\"", tok);
+	assert_non_null(strstr(html, want));
+	snprintf(want, sizeof want, "https://manager.example.com/contacts/%lld?token=%s", (long long)id, tok);
+	assert_non_null(strstr(text, want));
+	assert_non_null(strstr(text, "You are the incoming contact; the other contact is alice-ovh."));
+	g_free(text);
+	g_free(html);
+	g_object_unref(m);
+	g_free(raw);
+}
+
+static void french_contacts_read_french_with_accents_intact(void **state)
+{
+	fx *f = *state;
+	cm_outbox_item it;
+	fx_cast(f);
+	int64_t id = fx_create(f, "alice-ovh", NULL, "bob-ovh", NULL);
+	char *raw = queued_message(f, id, "alice@example.com", CM_MAIL_VALIDATION, &it);
+	GMimeMessage *m = parse(raw);
+	char want[128];
+	snprintf(want, sizeof want, "Changement de contact n°%lld pour g1-ovh-1 : votre validation est demandée",
+		 (long long)id);
+	assert_string_equal(g_mime_message_get_subject(m), want);
+	/* The raw subject is RFC 2047 encoded: 8-bit never goes out in a header. */
+	for (const unsigned char *p = (const unsigned char *)raw; *p && !(p[0] == '\r' && p[2] == '\r'); p++)
+		assert_true(*p < 0x80);
+	char *text = part_text(m, "plain");
+	assert_non_null(strstr(text, "le(s) rôle(s) technique passe(nt) de alice-ovh à bob-ovh"));
+	g_free(text);
+	g_object_unref(m);
+	g_free(raw);
+}
+
+static void an_unknown_placeholder_names_the_template(void **state)
+{
+	fx *f = *state;
+	cm_err err = {0};
+	char *msg = NULL, sender[CM_EMAIL_MAX + 1];
+	size_t len;
+	char *dir = g_build_filename(f->dir, "tpl", "en", NULL);
+	g_mkdir_with_parents(dir, 0700);
+	char *txt = g_build_filename(dir, "notice.txt", NULL), *html = g_build_filename(dir, "notice.html", NULL);
+	assert_true(g_file_set_contents(txt, "Subject: x\n\nHello {nmae}\n", -1, NULL));
+	assert_true(g_file_set_contents(html, "<p>{reason}</p>", -1, NULL));
+	g_free(f->cfg->templates_dir);
+	f->cfg->templates_dir = g_build_filename(f->dir, "tpl", NULL);
+	cm_mail_ctx ctx = {.kind = CM_MAIL_NOTICE, .lang = "en", .rcpt = "x@example.com", .reason = "r"};
+	assert_int_equal(mail_compose(f->cfg, &ctx, 1, f->now, &msg, &len, sender, &err), CM_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "unknown or unavailable placeholder {nmae}"));
+	assert_non_null(strstr(err.msg, txt));
+	assert_null(msg);
+	g_free(txt);
+	g_free(html);
+	g_free(dir);
+}
+
+static void values_cannot_inject_headers_or_html(void **state)
+{
+	fx *f = *state;
+	cm_err err = {0};
+	char *msg = NULL, sender[CM_EMAIL_MAX + 1];
+	size_t len;
+	cm_mail_ctx ctx = {.kind = CM_MAIL_NOTICE, .lang = "en", .rcpt = "x@example.com",
+			   .reason = "<script>alert(1)</script>",
+			   .subject_extra = "hi\r\nBcc: victim@example.com"};
+	assert_int_equal(mail_compose(f->cfg, &ctx, 7, f->now, &msg, &len, sender, &err), CM_OK);
+	GMimeMessage *m = parse(msg);
+	assert_null(g_mime_object_get_header(GMIME_OBJECT(m), "Bcc"));
+	char *head = g_strndup(msg, (gsize)(strstr(msg, "\r\n\r\n") - msg));
+	assert_null(strstr(head, "\r\nBcc:"));
+	assert_null(strstr(msg, "hi\r\nBcc"));
+	g_free(head);
+	char *html = part_text(m, "html");
+	assert_null(strstr(html, "<script>"));
+	assert_non_null(strstr(html, "&lt;script&gt;"));
+	g_free(html);
+	g_object_unref(m);
+	g_free(msg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
+		T(the_validation_mail_has_what_the_spec_asks),
+		T(french_contacts_read_french_with_accents_intact),
+		T(an_unknown_placeholder_names_the_template),
+		T(values_cannot_inject_headers_or_html),
+	};
+	return cmocka_run_group_tests_name("mail", tests, NULL, NULL);
+}

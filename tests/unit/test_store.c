@@ -1,0 +1,146 @@
+/* test_store.c - schema migrations, the outbox claim, the audit trail. */
+#include <gmime/gmime.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "outbox.h"
+
+static void a_new_store_is_at_the_latest_version_in_wal_mode(void **state)
+{
+	fx *f = *state;
+	assert_int_equal(f->st->ops->schema_version(f->st), store_latest_version());
+	assert_true(store_latest_version() >= 2);
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(f->cfg->store_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+static void an_existing_store_migrates_keeping_its_rows(void **state)
+{
+	fx *f = *state;
+	cm_err err = {0};
+	char *path = g_build_filename(f->dir, "old.db", NULL);
+	cm_store *old = NULL, *now = NULL;
+	cm_store_opts o1 = {.create = true, .max_version = 1};
+	assert_int_equal(store_open(path, &o1, &old, &err), CM_OK);
+	assert_int_equal(old->ops->schema_version(old), 1);
+	cm_account a = {.nic = "old-ovh", .email = "old@example.com", .lang = "en"};
+	assert_int_equal(old->ops->account_insert(old, &a, 1, &err), CM_OK);
+	/* Version 1 has no replies table yet. */
+	int64_t seen_id;
+	cm_decision d;
+	unsigned char h[CM_TOKEN_HASH_BYTES] = {0};
+	assert_int_not_equal(old->ops->reply_seen(old, "<x@y>", h, &seen_id, &d, &err), CM_OK);
+	store_close(old);
+
+	cm_store_opts o2 = {.create = false};
+	assert_int_equal(store_open(path, &o2, &now, &err), CM_OK);
+	assert_int_equal(now->ops->schema_version(now), store_latest_version());
+	cm_account back;
+	assert_int_equal(now->ops->account_get(now, "old-ovh", &back, &err), CM_OK);
+	assert_string_equal(back.email, "old@example.com");
+	assert_int_equal(now->ops->reply_seen(now, "<x@y>", h, &seen_id, &d, &err), CM_ERR_NOTFOUND);
+	store_close(now);
+	g_free(path);
+}
+
+static void a_store_from_a_newer_program_is_refused(void **state)
+{
+	fx *f = *state;
+	cm_err err = {0};
+	cm_store *st = NULL;
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(f->cfg->store_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	cm_store_opts o = {0};
+	assert_int_equal(store_open(f->cfg->store_path, &o, &st, &err), CM_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "schema version 99, newer than this program"));
+}
+
+static void a_missing_store_is_not_created_unless_asked(void **state)
+{
+	fx *f = *state;
+	cm_err err = {0};
+	cm_store *st = NULL;
+	char *path = g_build_filename(f->dir, "none.db", NULL);
+	cm_store_opts o = {0};
+	assert_int_equal(store_open(path, &o, &st, &err), CM_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "run 'contactctl init' first"));
+	assert_int_not_equal(access(path, F_OK), 0);
+	g_free(path);
+}
+
+static void the_audit_trail_cannot_be_rewritten(void **state)
+{
+	fx *f = *state;
+	fx_cast(f);
+	sqlite3 *db;
+	char *msg = NULL;
+	assert_int_equal(sqlite3_open(f->cfg->store_path, &db), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE audit SET detail = 'x'", NULL, NULL, &msg), SQLITE_OK);
+	assert_non_null(strstr(msg, "append-only"));
+	sqlite3_free(msg);
+	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void two_connections_never_claim_the_same_mail(void **state)
+{
+	fx *f = *state;
+	cm_err err = {0};
+	cm_store *other = NULL;
+	fx_cast(f);
+	fx_create(f, "alice-ovh", NULL, "bob-ovh", NULL);
+	fx_create(f, "alice-ovh", NULL, NULL, "carol-ovh");
+	cm_store_opts o = {.busy_timeout = 5000};
+	assert_int_equal(store_open(f->cfg->store_path, &o, &other, &err), CM_OK);
+	GHashTable *seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+	int64_t ids[8];
+	int n = 0;
+	for (int i = 0; i < 8; i++) {
+		cm_store *s = i % 2 ? other : f->st;
+		cm_outbox_item it;
+		char *msg = NULL;
+		cm_status st = s->ops->outbox_claim(s, f->now, 300, &it, &msg, &err);
+		if (st == CM_ERR_NOTFOUND)
+			break;
+		assert_int_equal(st, CM_OK);
+		assert_int_equal(it.attempts, 1);
+		assert_non_null(strstr(msg, "Auto-Submitted: auto-generated"));
+		ids[n] = it.id;
+		assert_false(g_hash_table_contains(seen, &ids[n]));
+		g_hash_table_add(seen, &ids[n]);
+		n++;
+		g_free(msg);
+	}
+	assert_int_equal(n, 4);
+	/* A lease that ran out makes the mail claimable again. */
+	cm_outbox_item it;
+	char *msg = NULL;
+	assert_int_equal(f->st->ops->outbox_claim(f->st, f->now + 301, 300, &it, &msg, &err), CM_OK);
+	assert_int_equal(it.attempts, 2);
+	g_free(msg);
+	g_hash_table_destroy(seen);
+	store_close(other);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
+		T(a_new_store_is_at_the_latest_version_in_wal_mode),
+		T(an_existing_store_migrates_keeping_its_rows),
+		T(a_store_from_a_newer_program_is_refused),
+		T(a_missing_store_is_not_created_unless_asked),
+		T(the_audit_trail_cannot_be_rewritten),
+		T(two_connections_never_claim_the_same_mail),
+	};
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
