@@ -31,6 +31,9 @@ int cli_parse(cli *c, int *argc, char ***argv, GOptionEntry *entries, const char
  * or the exit code (already reported). */
 int cli_open(cli *c, bool create);
 
+/* Load the config only (commands that need no store).  0 or exit code. */
+int cli_config(cli *c);
+
 /* Report err on stderr and return its exit code. */
 int cli_fail(cli *c, const cm_err *err);
 /* Report a usage error and return 1. */
@@ -62,5 +65,6 @@ int cmd_outbox_list(cli *c, int argc, char **argv);
 int cmd_outbox_show(cli *c, int argc, char **argv);
 int cmd_outbox_deliver(cli *c, int argc, char **argv);
 int cmd_log(cli *c, int argc, char **argv);
+int cmd_parse(cli *c, int argc, char **argv);
 
 #endif

@@ -36,6 +36,7 @@ static const command commands[] = {
 	{"outbox", "list", cmd_outbox_list, "outbox list [--state queued|sent|failed|bounced]"},
 	{"outbox", "show", cmd_outbox_show, "outbox show ID"},
 	{"outbox", "deliver", cmd_outbox_deliver, "outbox deliver [--once]"},
+	{"parse", NULL, cmd_parse, "parse [FILE|-]"},
 	{"log", NULL, cmd_log, "log ID"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -99,12 +100,21 @@ int cli_parse(cli *c, int *argc, char ***argv, GOptionEntry *entries, const char
 	return rc;
 }
 
+int cli_config(cli *c)
+{
+	cm_err err = {0};
+	if (!c->cfg && config_load(config_path(c->config_path), &c->cfg, &err))
+		return cli_fail(c, &err);
+	return 0;
+}
+
 int cli_open(cli *c, bool create)
 {
 	cm_err err = {0};
-	cm_status st = config_load(config_path(c->config_path), &c->cfg, &err);
-	if (st)
-		return cli_fail(c, &err);
+	cm_status st;
+	int rc = cli_config(c);
+	if (rc)
+		return rc;
 	cm_store_opts opts = {.create = create, .busy_timeout = c->cfg->store_busy_timeout * 1000};
 	if ((st = store_open(c->cfg->store_path, &opts, &c->st, &err)))
 		return cli_fail(c, &err);

@@ -478,3 +478,46 @@ cm_status core_expire_due(cm_core *c, int64_t now, int *expired, cm_err *err)
 	g_array_free(ids, TRUE);
 	return st;
 }
+
+/* ---- what the milter needs besides decisions ---- */
+
+cm_status core_token_owner(cm_core *c, const cm_token *tok, cm_request *req, cm_party *party, cm_err *err)
+{
+	unsigned char hash[CM_TOKEN_HASH_BYTES];
+	cm_token_ref ref;
+	cm_party p[2];
+	cm_status st;
+	token_hash(tok, hash);
+	st = c->st->ops->token_lookup(c->st, hash, &ref, err);
+	if (st == CM_ERR_TOKEN_UNKNOWN)
+		return cm_err_set(err, st, "unknown token: answer from the latest validation e-mail");
+	if (st || (st = c->st->ops->request_get(c->st, ref.request_id, req, err)) ||
+	    (st = c->st->ops->party_pair(c->st, ref.request_id, p, err)))
+		return st;
+	*party = p[ref.side];
+	return CM_OK;
+}
+
+static cm_status bounced_tx(cm_core *c, int64_t outbox_id, const char *detail, int64_t now, cm_err *err)
+{
+	cm_outbox_item it;
+	cm_account a;
+	cm_status st = c->st->ops->outbox_get(c->st, outbox_id, &it, NULL, err);
+	if (st)
+		return st;
+	if ((st = c->st->ops->outbox_finish(c->st, outbox_id, CM_OUT_BOUNCED, 0, detail, now, err)))
+		return st;
+	if (it.nic[0] && c->st->ops->account_get(c->st, it.nic, &a, NULL) == CM_OK &&
+	    g_ascii_strcasecmp(a.email, it.rcpt) == 0 && !a.bouncing) {
+		a.bouncing = true;
+		if ((st = c->st->ops->account_update(c->st, &a, err)))
+			return st;
+	}
+	return core_audit(c, now, it.request_id, "system", "bounced", err, "%s mail to %s bounced: %s",
+			  cm_mail_kind_str(it.kind), it.rcpt, detail);
+}
+
+cm_status core_mark_bounced(cm_core *c, int64_t outbox_id, const char *detail, int64_t now, cm_err *err)
+{
+	CORE_TX(c, true, bounced_tx(c, outbox_id, detail, now, err));
+}

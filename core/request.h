@@ -46,6 +46,14 @@ typedef struct {
 cm_status core_decide(cm_core *c, int64_t id, const cm_token *tok, cm_decision d, cm_via via,
 		      const char *message_id, int64_t now, cm_decision_result *res, cm_err *err);
 
+/* The request and the contact a token was mailed to, without using it.
+ * The token statuses of core_decide are returned for an unknown token. */
+cm_status core_token_owner(cm_core *c, const cm_token *tok, cm_request *req, cm_party *party, cm_err *err);
+
+/* A delivery failure report for outbox item id: mark it bounced and, when
+ * it went to the account's current address, the account as bouncing. */
+cm_status core_mark_bounced(cm_core *c, int64_t outbox_id, const char *detail, int64_t now, cm_err *err);
+
 /* Send the validation mail again, with a fresh token, to the contacts that
  * have not answered (nic: only that one).  *sent gets how many. */
 cm_status core_request_resend(cm_core *c, int64_t id, const char *nic, int64_t now, int *sent, cm_err *err);

@@ -55,7 +55,7 @@ socket = unix:$T/milter.sock
 on_processed = ${ON_PROCESSED:-discard}
 [store]
 path = $T/contacts.db
-busy_timeout = 20s
+busy_timeout = ${BUSY:-20s}
 [smtp]
 url = smtp://127.0.0.1:$smtp_port
 from = Telephony contacts <no-reply@contacts.example.com>

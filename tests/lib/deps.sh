@@ -2,7 +2,7 @@
 # Install the Debian packages the build, the tests and the demo need, when
 # some are missing and we are root (CI, a fresh machine).  Otherwise say
 # what is missing.
-PKGS="build-essential pkg-config libglib2.0-dev libgmime-3.0-dev libcurl4-openssl-dev libsqlite3-dev
+PKGS="build-essential pkg-config libglib2.0-dev libgmime-3.0-dev libcurl4-openssl-dev libsqlite3-dev libxml2-dev
 libcmocka-dev libmilter-dev postfix swaks miltertest jq sqlite3 python3"
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,144 @@
+/* reply_kind.c - telling replies from bounces and auto-replies, by structure
+ * first (multipart/report and its report-type, delivery-status parts), then
+ * by headers (RFC 3834 and the common vendor ones), then by subject. */
+#include "reply_internal.h"
+
+#include <string.h>
+
+static const char *const ooo_subject_re =
+	"^\\s*(\\[?auto(matic|matische)?[ -]?(reply|response|antwort|respuesta|risposta|svar|antwoord)\\]?|"
+	"auto:|autoreply|out of (the )?office|ooo\\b|absence du bureau|absent du bureau|absence\\b|absent\\b|"
+	"r[ée]ponse automatique|message d'absence|abwesenheit|automatische antwort|respuesta autom[áa]tica|"
+	"fuera de la oficina|risposta automatica|fuori sede|automatisch antwoord|afwezig|autosvar|fr[åa]nvaro|"
+	"ausente|on vacation|vacation|cong[ée]s|je suis absent|i am out|i'm out|away from)";
+
+static const char *const bounce_subject_re =
+	"(undeliver|undelivered mail|delivery status notification|delivery (has )?fail|returned mail|"
+	"failure notice|mail delivery (failed|failure|system|subsystem)|could not be delivered|"
+	"non remis|non distribuable|non d[ée]livr|[ée]chec de (la )?remise|delivery problem|returned to sender|"
+	"nondeliverable|message not delivered|unzustellbar|rejected:|mail system error)";
+
+static GRegex *re(int which)
+{
+	static GRegex *r[2];
+	static gsize once = 0;
+	if (g_once_init_enter(&once)) {
+		r[0] = g_regex_new(ooo_subject_re, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+		r[1] = g_regex_new(bounce_subject_re, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+		g_assert(r[0] && r[1]);
+		g_once_init_leave(&once, 1);
+	}
+	return r[which];
+}
+
+static bool type_is(GMimeObject *o, const char *type, const char *sub)
+{
+	GMimeContentType *ct = o ? g_mime_object_get_content_type(o) : NULL;
+	return ct && g_mime_content_type_is_type(ct, type, sub);
+}
+
+/* The report-type of a multipart/report anywhere in the first levels, and
+ * whether a message/delivery-status (or feedback/disposition) part exists. */
+static void scan_reports(GMimeObject *o, int depth, const char **report_type, const char **part_type)
+{
+	if (!o || depth > 8)
+		return;
+	if (GMIME_IS_MULTIPART(o)) {
+		if (type_is(o, "multipart", "report") && !*report_type) {
+			const char *rt = g_mime_object_get_content_type_parameter(o, "report-type");
+			*report_type = rt ? rt : "";
+		}
+		GMimeMultipart *mp = GMIME_MULTIPART(o);
+		int n = g_mime_multipart_get_count(mp);
+		for (int i = 0; i < n && i < 64; i++)
+			scan_reports(g_mime_multipart_get_part(mp, i), depth + 1, report_type, part_type);
+		return;
+	}
+	if (*part_type)
+		return;
+	if (type_is(o, "message", "delivery-status") || type_is(o, "message", "global-delivery-status"))
+		*part_type = "delivery-status";
+	else if (type_is(o, "message", "feedback-report"))
+		*part_type = "feedback-report";
+	else if (type_is(o, "message", "disposition-notification"))
+		*part_type = "disposition-notification";
+}
+
+static bool local_is(const char *addr, const char *const *names, size_t n)
+{
+	const char *at = strchr(addr, '@');
+	size_t len = at ? (size_t)(at - addr) : strlen(addr);
+	for (size_t i = 0; i < n; i++)
+		if (strlen(names[i]) == len && g_ascii_strncasecmp(addr, names[i], len) == 0)
+			return true;
+	return false;
+}
+
+static const char *header(GMimeObject *m, const char *name)
+{
+	return g_mime_object_get_header(m, name);
+}
+
+void reply_classify(GMimeMessage *m, const char *env_from, const char *from, const char *subject, cm_reply *r)
+{
+	GMimeObject *mo = GMIME_OBJECT(m);
+	GMimeObject *body = g_mime_message_get_mime_part(m);
+	const char *report_type = NULL, *part_type = NULL;
+	static const char *const daemons[] = {"mailer-daemon", "postmaster", "mail-daemon", "maildaemon",
+					      "mail.daemon", "mailerdaemon"};
+	static const char *const noreply[] = {"noreply", "no-reply", "no_reply", "donotreply", "do-not-reply",
+					      "do_not_reply", "ne-pas-repondre", "nepasrepondre", "ne_pas_repondre"};
+	bool null_sender = env_from && env_from[0] == '\0';
+	bool daemon = from[0] && local_is(from, daemons, G_N_ELEMENTS(daemons));
+	const char *subj = subject ? subject : "";
+
+	scan_reports(body, 0, &report_type, &part_type);
+	r->kind = CM_KIND_REPLY;
+#define KIND(k, why) do { r->kind = (k); g_strlcpy(r->kind_why, (why), sizeof r->kind_why); return; } while (0)
+	if (report_type && g_ascii_strcasecmp(report_type, "delivery-status") == 0)
+		KIND(CM_KIND_BOUNCE, "multipart/report; report-type=delivery-status");
+	if (part_type && strcmp(part_type, "delivery-status") == 0)
+		KIND(CM_KIND_BOUNCE, "a message/delivery-status part");
+	if (report_type && g_ascii_strcasecmp(report_type, "disposition-notification") == 0)
+		KIND(CM_KIND_AUTO_REPLY, "a read receipt (disposition-notification)");
+	if (report_type && g_ascii_strcasecmp(report_type, "feedback-report") == 0)
+		KIND(CM_KIND_AUTO_REPLY, "an abuse report (feedback-report)");
+	if (part_type)
+		KIND(CM_KIND_AUTO_REPLY, strcmp(part_type, "feedback-report") == 0 ? "an abuse report (feedback-report)"
+										     : "a read receipt (disposition-notification)");
+	if (daemon && (null_sender || g_regex_match(re(1), subj, 0, NULL) || !env_from))
+		KIND(CM_KIND_BOUNCE, "sent by a mailer daemon");
+	if (null_sender && g_regex_match(re(1), subj, 0, NULL))
+		KIND(CM_KIND_BOUNCE, "null sender and a delivery-failure subject");
+	const char *as = header(mo, "Auto-Submitted");
+	if (as) {
+		char *v = g_strstrip(g_ascii_strdown(as, -1));
+		bool no = strncmp(v, "no", 2) == 0 && (v[2] == '\0' || v[2] == ';' || v[2] == ' ');
+		g_free(v);
+		if (!no)
+			KIND(CM_KIND_AUTO_REPLY, "Auto-Submitted header");
+	}
+	if (header(mo, "X-Autoreply") || header(mo, "X-Autorespond") || header(mo, "X-Autoresponder") ||
+	    header(mo, "X-Autoreply-From") || header(mo, "X-Mail-Autoreply"))
+		KIND(CM_KIND_AUTO_REPLY, "X-Autoreply header");
+	const char *prec = header(mo, "Precedence");
+	if (prec) {
+		char *v = g_strstrip(g_ascii_strdown(prec, -1));
+		bool bulk = strcmp(v, "bulk") == 0 || strcmp(v, "junk") == 0 || strcmp(v, "list") == 0 ||
+			    strcmp(v, "auto_reply") == 0;
+		g_free(v);
+		if (bulk)
+			KIND(CM_KIND_AUTO_REPLY, "Precedence header");
+	}
+	if (header(mo, "List-Id") || header(mo, "List-Unsubscribe"))
+		KIND(CM_KIND_AUTO_REPLY, "mailing-list headers (List-Id, List-Unsubscribe)");
+	if (g_regex_match(re(0), subj, 0, NULL))
+		KIND(CM_KIND_AUTO_REPLY, "an out-of-office subject");
+	if (from[0] && local_is(from, noreply, G_N_ELEMENTS(noreply)))
+		KIND(CM_KIND_AUTO_REPLY, "a no-reply sender");
+	if (daemon)
+		KIND(CM_KIND_BOUNCE, "sent by a mailer daemon");
+	if (null_sender)
+		KIND(CM_KIND_AUTO_REPLY, "null envelope sender");
+#undef KIND
+}

@@ -1,0 +1,281 @@
+/* callbacks.c - the libmilter callbacks: gather a message that reached one
+ * of our addresses, hand it to the core at end of message, and turn the
+ * outcome into an SMTP answer.  Never exit here: log once, clean up,
+ * tempfail.  Per-message state lives in smfi_setpriv. */
+#include <libmilter/mfapi.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "milter.h"
+#include "reply_handle.h"
+
+static const milter_app *app; /* set once by milter_callbacks() before smfi_main */
+
+typedef struct {
+	char *env_from;     /* MAIL FROM without brackets; "" for the null sender */
+	GPtrArray *rcpts;   /* every RCPT TO, without brackets */
+	GPtrArray *ours;    /* our RCPT TO arguments as given (for smfi_delrcpt) */
+	int others;         /* recipients that are not ours */
+	GString *raw;       /* headers and body of a message for us */
+	bool too_big;
+	bool in_message;
+} msg_ctx;
+
+static void msg_reset(msg_ctx *m)
+{
+	g_free(m->env_from);
+	m->env_from = NULL;
+	g_ptr_array_set_size(m->rcpts, 0);
+	g_ptr_array_set_size(m->ours, 0);
+	m->others = 0;
+	g_string_truncate(m->raw, 0);
+	m->too_big = false;
+	m->in_message = false;
+}
+
+static msg_ctx *ctx_get(SMFICTX *ctx)
+{
+	msg_ctx *m = smfi_getpriv(ctx);
+	if (!m) {
+		m = g_new0(msg_ctx, 1);
+		m->rcpts = g_ptr_array_new_with_free_func(g_free);
+		m->ours = g_ptr_array_new_with_free_func(g_free);
+		m->raw = g_string_new(NULL);
+		smfi_setpriv(ctx, m);
+	}
+	return m;
+}
+
+static char *unbracket(const char *a)
+{
+	char *s = g_strstrip(g_strdup(a ? a : ""));
+	size_t n = strlen(s);
+	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
+		memmove(s, s + 1, n - 2);
+		s[n - 2] = '\0';
+	}
+	return s;
+}
+
+static const char *qid(SMFICTX *ctx)
+{
+	const char *i = smfi_getsymval(ctx, "i");
+	return i ? i : "-";
+}
+
+static sfsistat cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
+{
+	(void)host;
+	(void)addr;
+	ctx_get(ctx);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_helo(SMFICTX *ctx, char *helo)
+{
+	(void)ctx;
+	(void)helo;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	msg_ctx *m = ctx_get(ctx);
+	msg_reset(m);
+	m->in_message = true;
+	m->env_from = unbracket(argv[0]);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	msg_ctx *m = ctx_get(ctx);
+	char *addr = unbracket(argv[0]);
+	bool has;
+	cm_token t;
+	cm_intent in;
+	int64_t bounce;
+	if (reply_address_parse(addr, app->cfg->validation_local, app->cfg->validation_domain, &has, &t, &in, &bounce))
+		g_ptr_array_add(m->ours, g_strdup(argv[0]));
+	else
+		m->others++;
+	g_ptr_array_add(m->rcpts, addr);
+	return SMFIS_CONTINUE;
+}
+
+/* Every recipient is known here: mail with none of ours is accepted
+ * without its headers or body being read. */
+static sfsistat cb_data(SMFICTX *ctx)
+{
+	msg_ctx *m = ctx_get(ctx);
+	return m->ours->len == 0 ? SMFIS_ACCEPT : SMFIS_CONTINUE;
+}
+
+static void raw_append(msg_ctx *m, const char *data, size_t len)
+{
+	if (m->too_big)
+		return;
+	if (m->raw->len + len > (size_t)app->cfg->milter_max_message) {
+		m->too_big = true;
+		len = (size_t)app->cfg->milter_max_message - m->raw->len;
+	}
+	g_string_append_len(m->raw, data, (gssize)len);
+}
+
+static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	msg_ctx *m = ctx_get(ctx);
+	if (m->ours->len == 0) /* an MTA that skipped the DATA callback */
+		return SMFIS_ACCEPT;
+	raw_append(m, name, strlen(name));
+	raw_append(m, ": ", 2);
+	raw_append(m, value, strlen(value));
+	raw_append(m, "\r\n", 2);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_eoh(SMFICTX *ctx)
+{
+	msg_ctx *m = ctx_get(ctx);
+	raw_append(m, "\r\n", 2);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	raw_append(ctx_get(ctx), (const char *)chunk, len);
+	return SMFIS_CONTINUE;
+}
+
+/* Remove only our recipients so the others still get the message. */
+static bool drop_ours(SMFICTX *ctx, msg_ctx *m)
+{
+	for (guint i = 0; i < m->ours->len; i++)
+		if (smfi_delrcpt(ctx, m->ours->pdata[i]) != MI_SUCCESS)
+			return false;
+	return true;
+}
+
+static void reply_line(char *dst, size_t n, const char *reason)
+{
+	g_strlcpy(dst, reason, n);
+	for (char *p = dst; *p; p++)
+		if (*p == '%' || (unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = ' ';
+}
+
+static sfsistat cb_eom(SMFICTX *ctx)
+{
+	msg_ctx *m = ctx_get(ctx);
+	cm_err err = {0};
+	cm_handled h;
+	char line[CM_REASON_MAX + 1];
+	sfsistat rc = SMFIS_TEMPFAIL;
+	cm_store *st = pool_get(app->pool, &err);
+	if (!st) {
+		mlog(LOG_ERR, "%s: cannot use the store: %s", qid(ctx), err.msg);
+		smfi_setreply(ctx, "451", "4.3.0", "temporary failure, please retry later");
+		goto out;
+	}
+	g_ptr_array_add(m->rcpts, NULL);
+	cm_core core = {st, app->cfg};
+	cm_envelope env = {m->env_from, (const char *const *)m->rcpts->pdata, m->others > 0};
+	reply_handle(&core, m->raw->str, m->raw->len, &env, cm_now(), &h, &err);
+	g_ptr_array_remove_index(m->rcpts, m->rcpts->len - 1);
+	pool_put(app->pool, st);
+	reply_line(line, sizeof line, h.reason);
+	const char *from = h.reply.from[0] ? h.reply.from : "-";
+
+	switch (h.outcome) {
+	case CM_OUTCOME_RECORDED: {
+		char hdr[96];
+		snprintf(hdr, sizeof hdr, "request=%lld decision=%s", (long long)h.request_id,
+			 cm_decision_str(h.decision));
+		mlog(LOG_INFO, "%s: from=<%s> recorded: %s", qid(ctx), from, line);
+		if (smfi_addheader(ctx, "X-Contact-Change", hdr) != MI_SUCCESS) {
+			mlog(LOG_WARNING, "%s: could not add X-Contact-Change", qid(ctx));
+		}
+		if (app->deliver)
+			rc = SMFIS_ACCEPT;
+		else if (m->others)
+			rc = drop_ours(ctx, m) ? SMFIS_ACCEPT : SMFIS_TEMPFAIL;
+		else
+			rc = SMFIS_DISCARD;
+		break;
+	}
+	case CM_OUTCOME_QUIET:
+		mlog(LOG_INFO, "%s: from=<%s> not an answer, discarded: %s", qid(ctx), from, line);
+		rc = m->others ? (drop_ours(ctx, m) ? SMFIS_ACCEPT : SMFIS_TEMPFAIL) : SMFIS_DISCARD;
+		break;
+	case CM_OUTCOME_REFUSED:
+	case CM_OUTCOME_RATE_LIMITED:
+		mlog(LOG_NOTICE, "%s: from=<%s> refused%s: %s", qid(ctx), from,
+		     h.outcome == CM_OUTCOME_RATE_LIMITED ? " (rate-limited)" : "", line);
+		if (m->others) {
+			/* The others still get it; the sender was mailed the reason. */
+			rc = drop_ours(ctx, m) ? SMFIS_ACCEPT : SMFIS_TEMPFAIL;
+		} else {
+			smfi_setreply(ctx, "550", "5.7.1", line);
+			rc = SMFIS_REJECT;
+		}
+		break;
+	case CM_OUTCOME_TEMPFAIL:
+		mlog(LOG_ERR, "%s: from=<%s> temporary failure: %s", qid(ctx), from, err.msg);
+		smfi_setreply(ctx, "451", "4.3.0", line);
+		rc = SMFIS_TEMPFAIL;
+		break;
+	}
+	if (rc == SMFIS_TEMPFAIL && h.outcome != CM_OUTCOME_TEMPFAIL) {
+		mlog(LOG_ERR, "%s: could not remove our recipient", qid(ctx));
+		smfi_setreply(ctx, "451", "4.3.0", "temporary failure, please retry later");
+	}
+	reply_handle_clear(&h);
+out:
+	msg_reset(m);
+	return rc;
+}
+
+static sfsistat cb_abort(SMFICTX *ctx)
+{
+	msg_ctx *m = smfi_getpriv(ctx);
+	if (m)
+		msg_reset(m);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_close(SMFICTX *ctx)
+{
+	msg_ctx *m = smfi_getpriv(ctx);
+	if (!m)
+		return SMFIS_CONTINUE;
+	msg_reset(m);
+	g_ptr_array_free(m->rcpts, TRUE);
+	g_ptr_array_free(m->ours, TRUE);
+	g_string_free(m->raw, TRUE);
+	g_free(m);
+	smfi_setpriv(ctx, NULL);
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc desc = {
+	.xxfi_name = "contact-milter",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_DELRCPT,
+	.xxfi_connect = cb_connect,
+	.xxfi_helo = cb_helo,
+	.xxfi_envfrom = cb_envfrom,
+	.xxfi_envrcpt = cb_envrcpt,
+	.xxfi_header = cb_header,
+	.xxfi_eoh = cb_eoh,
+	.xxfi_body = cb_body,
+	.xxfi_eom = cb_eom,
+	.xxfi_abort = cb_abort,
+	.xxfi_close = cb_close,
+	.xxfi_data = cb_data,
+};
+
+struct smfiDesc *milter_callbacks(const milter_app *a)
+{
+	app = a;
+	return &desc;
+}

@@ -1,0 +1,65 @@
+/* pool.c - store connections shared by the milter's threads: SQLite
+ * connections are not shared between threads at once, so each message takes
+ * one for the time of its decision. */
+#include "milter.h"
+
+struct milter_pool {
+	const cm_config *cfg;
+	GAsyncQueue *idle;
+	GMutex lock;
+	int open, max;
+};
+
+milter_pool *pool_new(const cm_config *cfg, int max)
+{
+	milter_pool *p = g_new0(milter_pool, 1);
+	p->cfg = cfg;
+	p->idle = g_async_queue_new();
+	p->max = max;
+	g_mutex_init(&p->lock);
+	return p;
+}
+
+cm_store *pool_get(milter_pool *p, cm_err *err)
+{
+	cm_store *st = g_async_queue_try_pop(p->idle);
+	if (st)
+		return st;
+	g_mutex_lock(&p->lock);
+	bool may_open = p->open < p->max;
+	if (may_open)
+		p->open++;
+	g_mutex_unlock(&p->lock);
+	if (may_open) {
+		cm_store_opts o = {.busy_timeout = p->cfg->store_busy_timeout * 1000};
+		if (store_open(p->cfg->store_path, &o, &st, err) == CM_OK)
+			return st;
+		g_mutex_lock(&p->lock);
+		p->open--;
+		g_mutex_unlock(&p->lock);
+		return NULL;
+	}
+	st = g_async_queue_timeout_pop(p->idle, (guint64)p->cfg->store_busy_timeout * G_USEC_PER_SEC);
+	if (!st)
+		cm_err_set(err, CM_ERR_BUSY, "no store connection free within %llds",
+			   (long long)p->cfg->store_busy_timeout);
+	return st;
+}
+
+void pool_put(milter_pool *p, cm_store *st)
+{
+	if (st)
+		g_async_queue_push(p->idle, st);
+}
+
+void pool_free(milter_pool *p)
+{
+	cm_store *st;
+	if (!p)
+		return;
+	while ((st = g_async_queue_try_pop(p->idle)))
+		store_close(st);
+	g_async_queue_unref(p->idle);
+	g_mutex_clear(&p->lock);
+	g_free(p);
+}
