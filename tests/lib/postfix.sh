@@ -1,0 +1,99 @@
+# postfix.sh - a private Postfix on loopback for the end-to-end tests and the
+# demo (see ../shared/notes/postfix-on-loopback.md): its own config, queue
+# and log under $T/postfix, outgoing mail to an SMTP sink, our milter on
+# smtpd.  Needs common.sh.
+
+# start_postfix SMTPD_PORT SINK_PORT MILTER_SOCKET
+start_postfix() {
+	P="$T/postfix"
+	mkdir -p "$P/queue" "$P/data"
+	chown postfix "$P/data"
+	awk -v port="127.0.0.1:$1" '
+		/^#/ || /^[ \t]/ || NF < 8 { print; next }
+		$1 == "smtp" && $2 == "inet" { $1 = port }
+		{ $5 = "n"; print }' /etc/postfix/master.cf >"$P/master.cf"
+	cat >"$P/main.cf" <<CF
+compatibility_level = 3.6
+queue_directory = $P/queue
+data_directory = $P/data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+shlib_directory = /usr/lib/postfix
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.contacts.example.com
+mydomain = contacts.example.com
+myorigin = contacts.example.com
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+mydestination =
+relay_domains = contacts.example.com
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+local_recipient_maps =
+alias_maps =
+alias_database =
+smtp_dns_support_level = disabled
+default_transport = smtp:[127.0.0.1]:$2
+relay_transport = smtp:[127.0.0.1]:$2
+recipient_delimiter = +
+smtpd_milters = $3
+milter_default_action = tempfail
+milter_protocol = 6
+maillog_file = $P/maillog
+maillog_file_prefixes = $P
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
+smtp_connect_timeout = 2s
+biff = no
+CF
+	touch -d '-10 seconds' "$P/main.cf" "$P/master.cf"
+	postfix -c "$P" check >"$T/postfix-check.log" 2>&1 || { cat "$T/postfix-check.log" "$P/maillog" 2>/dev/null; return 1; }
+	postfix -c "$P" start >"$T/postfix-start.log" 2>&1 || { cat "$T/postfix-start.log" "$P/maillog" 2>/dev/null; return 1; }
+	POSTFIX_UP=1
+	wait_port "$1"
+}
+
+stop_postfix() {
+	[ -n "${POSTFIX_UP:-}" ] && postfix -c "$T/postfix" stop >/dev/null 2>&1
+	POSTFIX_UP=""
+	# master exits asynchronously; wait until its pid file is gone
+	i=0
+	while [ $i -lt 50 ] && [ -e "$T/postfix/queue/pid/master.pid" ] &&
+		kill -0 "$(cat "$T/postfix/queue/pid/master.pid" 2>/dev/null)" 2>/dev/null; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
+
+# start_milter [extra args]: the milter under test, in the foreground, logging to $T/milter.log.
+start_milter() {
+	"$MILTER" -f -c "$CONF" "$@" 2>>"$T/milter.log" &
+	MILTER_PID=$!
+	PIDS="$PIDS $MILTER_PID"
+	sock=$(sed -n 's/^socket = unix://p' "$CONF")
+	i=0
+	while [ $i -lt 100 ]; do
+		python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.connect('$sock')" 2>/dev/null && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+stop_milter() { kill -TERM "$MILTER_PID" 2>/dev/null; wait "$MILTER_PID" 2>/dev/null; }
+
+# sink_mails TO [SUBJECT-PART]: files in the sink for recipient TO.
+sink_mails() {
+	grep -l "^X-Rcpt-Args: <$1>" "$T"/sink/* 2>/dev/null | while read -r f; do
+		if [ -z "${2:-}" ] || python3 "$top/tests/lib/mailtool.py" subject "$f" | grep -qF -- "$2"; then echo "$f"; fi
+	done
+}
+# wait_sink TO COUNT [SUBJECT-PART]: until TO has COUNT such mails (20 s at most).
+wait_sink() {
+	i=0
+	while [ $i -lt 200 ]; do
+		[ "$(sink_mails "$1" "${3:-}" | wc -l)" -ge "$2" ] && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+cleanup_postfix() { stop_postfix; }
