@@ -1,0 +1,65 @@
+#!/bin/sh
+# make demo: the main job on a fresh machine.  A private Postfix on
+# loopback, the milter and an SMTP sink standing for the contacts'
+# mailboxes; a demo group changes its technical contact: both contacts get
+# the validation mail, one answers "J'accepte" by replying, the other clicks
+# the one-click accept address, and both get the confirmation.  Everything
+# started here is stopped at the end.
+set -u
+BUILD=${BUILD:-build}
+export BUILD
+. tests/lib/common.sh
+. tests/lib/postfix.sh
+MT="python3 $top/tests/lib/mailtool.py"
+trap 'stop_milter; stop_postfix; cleanup' EXIT
+say() { printf '\n=== %s\n' "$*"; }
+show_mail() { # FILE
+	printf -- '--- to %s, subject: %s\n' "$(sed -n 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/p' "$1")" "$($MT subject "$1")"
+	$MT text "$1" | sed 's/^/    /'
+}
+SMTPD=$(free_port)
+SINK=$(free_port)
+SMTP_PORT=$SMTPD write_conf
+
+say "Setting up: store $T/contacts.db, Postfix on 127.0.0.1:$SMTPD, sink on 127.0.0.1:$SINK"
+cast || exit 1
+"$CTL" group show g1-ovh-1
+start_sink "$SINK" || { echo "cannot start smtp-sink"; exit 1; }
+start_postfix "$SMTPD" "$SINK" "unix:$T/milter.sock" || { echo "cannot start Postfix"; exit 1; }
+start_milter || { echo "cannot start contact-milter"; exit 1; }
+
+say "alice-ovh (admin) asks to hand the technical role to bob-ovh"
+"$CTL" request create g1-ovh-1 --by alice-ovh --tech bob-ovh
+wait_sink alice@example.com 1 && wait_sink bob@example.net 1 || { echo "validation mails did not arrive"; exit 1; }
+VA=$(sink_mails alice@example.com | head -1)
+VB=$(sink_mails bob@example.net | head -1)
+say "The validation mails the two contacts receive"
+show_mail "$VA"
+show_mail "$VB"
+
+TA=$($MT token "$VA")
+TB=$($MT token "$VB")
+say "alice replies from Gmail: \"J'accepte\" above the quoted original"
+$MT reply gmail-fr "$VA" alice@example.com "validation+$TA@contacts.example.com" "J'accepte" "demo1@mail.gmail.com" >"$T/r1.eml"
+$MT text "$T/r1.eml" | head -9 | sed 's/^/    /'
+printf 'SMTP answer: '
+$MT send "$SMTPD" alice@example.com "validation+$TA@contacts.example.com" <"$T/r1.eml"
+wait_sink alice@example.com 2
+say "bob clicks the one-click answer: an empty mail to validation+accept-TOKEN@"
+printf 'SMTP answer: '
+$MT reply click "$VB" bob@example.net "validation+accept-$TB@contacts.example.com" "" "demo2@example.net" |
+	$MT send "$SMTPD" bob@example.net "validation+accept-$TB@contacts.example.com"
+wait_sink alice@example.com 3 && wait_sink bob@example.net 2
+
+say "What the contacts receive after answering"
+for f in $(sink_mails alice@example.com | tail -2) $(sink_mails bob@example.net | tail -1); do show_mail "$f"; done
+
+say "Final state"
+"$CTL" request show 1
+echo
+"$CTL" group show g1-ovh-1
+echo
+"$CTL" log 1
+echo
+"$CTL" outbox list
+say "Demo done; stopping Postfix, the milter and the sink"
