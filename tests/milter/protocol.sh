@@ -84,6 +84,11 @@ rejected "both intents in the new text" "says both accept and refuse" carol@exam
 rejected "no token anywhere" "no token found" carol@example.org "validation" "J'accepte" m-notoken
 eq "after the refusals request 3 is still pending with no decision" "pending null" \
 	"$(req_field 3 .state) $(req_field 3 '.parties[1].decision')"
+"$CTL" request create g1-ovh-1 --by alice-ovh --admin carol-ovh >/dev/null
+C4=$(token_for 4 carol@example.org)
+mt_check "a body cut inside a CRLF and a word reads as if whole" body_in_chunks_split_crlf \
+	"TOKEN=$C4" "FROM=carol@example.org" "REQ=4"
+eq "...and carol's refusal is on disk" "refused" "$(req_field 4 .state)"
 mt_check "a connection closed before any message, and an aborted message" close_without_connect "TOKEN=$C3" \
 	"FROM=carol@example.org"
 
@@ -121,8 +126,14 @@ eq "...once" "accepted 1" "$(req_field 3 '.parties[1].decision') $("$CTL" --json
 kill -9 "$MILTER_PID"
 wait "$MILTER_PID" 2>/dev/null
 check "a stale socket is left by kill -9" test -S "$T/milter.sock"
+ON_PROCESSED=deliver BUSY=2s write_conf
+sed -i "s|^path = .*|path = $T/store/contacts.db|" "$CONF"
 check "the milter restarts over the stale socket" start_milter
 mt_check "and answers again" not_ours_accepted_at_data
+"$CTL" request create g1-ovh-1 --by alice-ovh --admin carol-ovh >/dev/null
+C5=$(token_for 5 alice@example.com)
+mt_check "with on_processed = deliver a recorded reply is accepted with its header" deliver_when_configured \
+	"TOKEN=$C5" "FROM=alice@example.com" "REQ=5"
 kill -TERM "$MILTER_PID"
 wait "$MILTER_PID"
 eq "SIGTERM stops it cleanly (exit 0)" "0" "$?"
