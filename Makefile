@@ -26,13 +26,13 @@ MILTER_OBJ := $(MILTER_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all check demo bench install clean deps unit-bins
+.PHONY: all check demo bench install clean deps unit-bins fuzz
 
 all: $(BUILD)/libcontactcore.a $(BUILD)/contactctl $(if $(MILTER_SRC),$(BUILD)/contact-milter)
 
 $(BUILD)/%.o: %.c $(wildcard core/*.h cli/*.h milter/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -Icli -c $< -o $@
 
 $(BUILD)/libcontactcore.a: $(CORE_OBJ)
 	ar rcs $@ $^
@@ -47,7 +47,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcontactcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $< $(BUILD)/libcontactcore.a $(LIBS_ALL) -lcmocka
 
-unit-bins: $(UNIT_BIN)
+$(BUILD)/tests/corpus_dump: $(BUILD)/tests/corpus/corpus_dump.o $(BUILD)/cli/json.o $(BUILD)/libcontactcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LIBS_ALL)
+
+unit-bins: $(UNIT_BIN) $(BUILD)/tests/corpus_dump
 
 # Installs the Debian packages the build and the tests need when run as root.
 deps:
@@ -63,6 +67,21 @@ demo: deps all
 
 bench: deps all
 	@BUILD=build sh tests/bench/run.sh
+
+# make fuzz [FUZZ_SECONDS=N]: libFuzzer over the reply understanding and the
+# milter's message assembly, seeded with ../shared/corpus (clang and
+# libclang-rt-14-dev).  Crashes land in build/fuzz/.
+FUZZ_SECONDS ?= 120
+CORPUS ?= ../shared/corpus
+fuzz: deps
+	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1 -g" \
+		SAN="-fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libcontactcore.a build/fuzz/milter/assemble.o
+	clang $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS)) -Icore -Imilter \
+		tests/fuzz/fuzz_reply.c build/fuzz/milter/assemble.o build/fuzz/libcontactcore.a $(LIBS_ALL) \
+		-o build/fuzz/fuzz_reply
+	mkdir -p build/fuzz/work
+	cd build/fuzz && ./fuzz_reply -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=1048576 \
+		-timeout=10 -print_final_stats=1 work $(abspath $(CORPUS))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/contact-milter/templates

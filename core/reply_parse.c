@@ -112,7 +112,7 @@ static char *part_text(GMimeObject *o)
 		if (dw)
 			g_mime_data_wrapper_write_to_stream(dw, mem);
 		GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-		t = g_strndup((const char *)ba->data, ba->len);
+		t = ba && ba->data ? g_strndup((const char *)ba->data, ba->len) : g_strdup("");
 		g_object_unref(mem);
 	}
 	if (strlen(t) > CM_REPLY_TEXT_MAX) {

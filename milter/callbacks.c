@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "assemble.h"
 #include "milter.h"
 #include "reply_handle.h"
 
@@ -16,9 +17,7 @@ typedef struct {
 	GPtrArray *rcpts;   /* every RCPT TO, without brackets */
 	GPtrArray *ours;    /* our RCPT TO arguments as given (for smfi_delrcpt) */
 	int others;         /* recipients that are not ours */
-	GString *raw;       /* headers and body of a message for us */
-	bool too_big;
-	bool in_message;
+	msg_buf msg;        /* headers and body of a message for us */
 } msg_ctx;
 
 static void msg_reset(msg_ctx *m)
@@ -28,9 +27,7 @@ static void msg_reset(msg_ctx *m)
 	g_ptr_array_set_size(m->rcpts, 0);
 	g_ptr_array_set_size(m->ours, 0);
 	m->others = 0;
-	g_string_truncate(m->raw, 0);
-	m->too_big = false;
-	m->in_message = false;
+	msgbuf_reset(&m->msg);
 }
 
 static msg_ctx *ctx_get(SMFICTX *ctx)
@@ -40,7 +37,7 @@ static msg_ctx *ctx_get(SMFICTX *ctx)
 		m = g_new0(msg_ctx, 1);
 		m->rcpts = g_ptr_array_new_with_free_func(g_free);
 		m->ours = g_ptr_array_new_with_free_func(g_free);
-		m->raw = g_string_new(NULL);
+		msgbuf_init(&m->msg, (size_t)app->cfg->milter_max_message);
 		smfi_setpriv(ctx, m);
 	}
 	return m;
@@ -82,7 +79,6 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 {
 	msg_ctx *m = ctx_get(ctx);
 	msg_reset(m);
-	m->in_message = true;
 	m->env_from = unbracket(argv[0]);
 	return SMFIS_CONTINUE;
 }
@@ -111,39 +107,24 @@ static sfsistat cb_data(SMFICTX *ctx)
 	return m->ours->len == 0 ? SMFIS_ACCEPT : SMFIS_CONTINUE;
 }
 
-static void raw_append(msg_ctx *m, const char *data, size_t len)
-{
-	if (m->too_big)
-		return;
-	if (m->raw->len + len > (size_t)app->cfg->milter_max_message) {
-		m->too_big = true;
-		len = (size_t)app->cfg->milter_max_message - m->raw->len;
-	}
-	g_string_append_len(m->raw, data, (gssize)len);
-}
-
 static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	msg_ctx *m = ctx_get(ctx);
 	if (m->ours->len == 0) /* an MTA that skipped the DATA callback */
 		return SMFIS_ACCEPT;
-	raw_append(m, name, strlen(name));
-	raw_append(m, ": ", 2);
-	raw_append(m, value, strlen(value));
-	raw_append(m, "\r\n", 2);
+	msgbuf_header(&m->msg, name, value);
 	return SMFIS_CONTINUE;
 }
 
 static sfsistat cb_eoh(SMFICTX *ctx)
 {
-	msg_ctx *m = ctx_get(ctx);
-	raw_append(m, "\r\n", 2);
+	msgbuf_eoh(&ctx_get(ctx)->msg);
 	return SMFIS_CONTINUE;
 }
 
 static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	raw_append(ctx_get(ctx), (const char *)chunk, len);
+	msgbuf_body(&ctx_get(ctx)->msg, chunk, len);
 	return SMFIS_CONTINUE;
 }
 
@@ -180,7 +161,9 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	g_ptr_array_add(m->rcpts, NULL);
 	cm_core core = {st, app->cfg};
 	cm_envelope env = {m->env_from, (const char *const *)m->rcpts->pdata, m->others > 0};
-	reply_handle(&core, m->raw->str, m->raw->len, &env, cm_now(), &h, &err);
+	if (m->msg.too_big)
+		mlog(LOG_WARNING, "%s: message cut at %zu bytes (milter.max_message_size)", qid(ctx), m->msg.max);
+	reply_handle(&core, m->msg.raw->str, m->msg.raw->len, &env, cm_now(), &h, &err);
 	g_ptr_array_remove_index(m->rcpts, m->rcpts->len - 1);
 	pool_put(app->pool, st);
 	reply_line(line, sizeof line, h.reason);
@@ -251,7 +234,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 	msg_reset(m);
 	g_ptr_array_free(m->rcpts, TRUE);
 	g_ptr_array_free(m->ours, TRUE);
-	g_string_free(m->raw, TRUE);
+	msgbuf_free(&m->msg);
 	g_free(m);
 	smfi_setpriv(ctx, NULL);
 	return SMFIS_CONTINUE;
