@@ -12,20 +12,37 @@ static const char *const ooo_subject_re =
 	"fuera de la oficina|risposta automatica|fuori sede|automatisch antwoord|afwezig|autosvar|fr[åa]nvaro|"
 	"ausente|on vacation|vacation|cong[ée]s|je suis absent|i am out|i'm out|away from)";
 
+/* "automatic reply" in other languages, anywhere in the subject. */
+static const char *const auto_anywhere_re =
+	"(automati\\w*\\s+(reply|response|answer|antwort|atbilde|svar|odpowied\\w*|odpov\\w*|v[áa]lasz|vastaus|"
+	"risposta|respuesta|resposta|antwoord|r[ée]ponse)|arpus biroja|poza biurem|mimo kancel|fuera de la oficina|"
+	"out of (the )?office|absence du bureau|abwesenheitsnotiz)";
+
 static const char *const bounce_subject_re =
 	"(undeliver|undelivered mail|delivery status notification|delivery (has )?fail|returned mail|"
 	"failure notice|mail delivery (failed|failure|system|subsystem)|could not be delivered|"
 	"non remis|non distribuable|non d[ée]livr|[ée]chec de (la )?remise|delivery problem|returned to sender|"
-	"nondeliverable|message not delivered|unzustellbar|rejected:|mail system error)";
+	"nondeliverable|message not delivered|unzustellbar|rejected:|mail system error|errors from|error notification|"
+	"\\x{30a8}\\x{30e9}\\x{30fc}|notificationtype.{0,4}bounce)";
+
+static const char *const daemon_from_re =
+	"(mailer[-_. ]?daemon|post[-_]?master|mail delivery (system|subsystem|service)|mail administrator|"
+	"postmaster|mail system|smtp gateway|delivery status notification)";
+
+static const char *const complaint_subject_re =
+	"^\\s*(complaint about message from|abuse report|fbl report|spam report|email feedback report)";
 
 static GRegex *re(int which)
 {
-	static GRegex *r[2];
+	static GRegex *r[5];
 	static gsize once = 0;
 	if (g_once_init_enter(&once)) {
 		r[0] = g_regex_new(ooo_subject_re, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
 		r[1] = g_regex_new(bounce_subject_re, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
-		g_assert(r[0] && r[1]);
+		r[2] = g_regex_new(daemon_from_re, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+		r[3] = g_regex_new(complaint_subject_re, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+		r[4] = g_regex_new(auto_anywhere_re, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+		g_assert(r[0] && r[1] && r[2] && r[3] && r[4]);
 		g_once_init_leave(&once, 1);
 	}
 	return r[which];
@@ -35,6 +52,44 @@ static bool type_is(GMimeObject *o, const char *type, const char *sub)
 {
 	GMimeContentType *ct = o ? g_mime_object_get_content_type(o) : NULL;
 	return ct && g_mime_content_type_is_type(ct, type, sub);
+}
+
+/* Whether a delivery-status part reports a failure: any "Action: failed"
+ * (or no Action at all, as some MTAs write).  Delivered, relayed, expanded,
+ * deliverable and delayed notices are not bounces. */
+static bool dsn_failed(GMimeObject *o)
+{
+	GMimeStream *mem = g_mime_stream_mem_new();
+	if (GMIME_IS_PART(o)) {
+		GMimeDataWrapper *dw = g_mime_part_get_content(GMIME_PART(o));
+		if (dw)
+			g_mime_data_wrapper_write_to_stream(dw, mem);
+	} else {
+		g_mime_object_write_to_stream(o, NULL, mem);
+	}
+	GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	char *text = ba && ba->data ? g_strndup((const char *)ba->data, MIN(ba->len, 65536)) : g_strdup("");
+	g_object_unref(mem);
+	static GRegex *action;
+	static gsize once = 0;
+	if (g_once_init_enter(&once)) {
+		action = g_regex_new("^\\s*action\\s*:\\s*([a-z-]+)", G_REGEX_CASELESS | G_REGEX_MULTILINE, 0, NULL);
+		g_once_init_leave(&once, 1);
+	}
+	GMatchInfo *mi = NULL;
+	bool any = false, failed = false;
+	g_regex_match(action, text, 0, &mi);
+	while (g_match_info_matches(mi)) {
+		char *a = g_match_info_fetch(mi, 1);
+		any = true;
+		failed |= g_ascii_strcasecmp(a, "delivered") != 0 && g_ascii_strcasecmp(a, "relayed") != 0 &&
+			  g_ascii_strcasecmp(a, "expanded") != 0 && g_ascii_strcasecmp(a, "deliverable") != 0;
+		g_free(a);
+		g_match_info_next(mi, NULL);
+	}
+	g_match_info_free(mi);
+	g_free(text);
+	return failed || !any;
 }
 
 /* The report-type of a multipart/report anywhere in the first levels, and
@@ -57,7 +112,7 @@ static void scan_reports(GMimeObject *o, int depth, const char **report_type, co
 	if (*part_type)
 		return;
 	if (type_is(o, "message", "delivery-status") || type_is(o, "message", "global-delivery-status"))
-		*part_type = "delivery-status";
+		*part_type = dsn_failed(o) ? "delivery-status" : "delivery-notice";
 	else if (type_is(o, "message", "feedback-report"))
 		*part_type = "feedback-report";
 	else if (type_is(o, "message", "disposition-notification"))
@@ -72,6 +127,22 @@ static bool local_is(const char *addr, const char *const *names, size_t n)
 		if (strlen(names[i]) == len && g_ascii_strncasecmp(addr, names[i], len) == 0)
 			return true;
 	return false;
+}
+
+/* A mailing list's or bulk sender's return path: bounces-...@, ...-bounces@,
+ * owner-...@. */
+static bool verp_bounce(const char *env_from)
+{
+	char *low = g_ascii_strdown(env_from, -1);
+	char *at = strchr(low, '@');
+	if (at)
+		*at = '\0';
+	bool bulk = g_str_has_prefix(low, "bounce-") || g_str_has_prefix(low, "bounces-") ||
+		    g_str_has_prefix(low, "bounce+") || g_str_has_prefix(low, "bounces+") ||
+		    g_str_has_suffix(low, "-bounces") || g_str_has_suffix(low, "-bounce") ||
+		    g_str_has_prefix(low, "owner-") || g_str_has_prefix(low, "mailman-bounces");
+	g_free(low);
+	return bulk;
 }
 
 static const char *header(GMimeObject *m, const char *name)
@@ -89,12 +160,17 @@ void reply_classify(GMimeMessage *m, const char *env_from, const char *from, con
 	static const char *const noreply[] = {"noreply", "no-reply", "no_reply", "donotreply", "do-not-reply",
 					      "do_not_reply", "ne-pas-repondre", "nepasrepondre", "ne_pas_repondre"};
 	bool null_sender = env_from && env_from[0] == '\0';
-	bool daemon = from[0] && local_is(from, daemons, G_N_ELEMENTS(daemons));
+	/* The whole From header: "MAILER-DAEMON <>" has only a display name. */
+	const char *from_hdr = header(mo, "From");
+	bool daemon = (from[0] && local_is(from, daemons, G_N_ELEMENTS(daemons))) ||
+		      (from_hdr && g_regex_match(re(2), from_hdr, 0, NULL));
 	const char *subj = subject ? subject : "";
 
 	scan_reports(body, 0, &report_type, &part_type);
 	r->kind = CM_KIND_REPLY;
 #define KIND(k, why) do { r->kind = (k); g_strlcpy(r->kind_why, (why), sizeof r->kind_why); return; } while (0)
+	if (part_type && strcmp(part_type, "delivery-notice") == 0)
+		KIND(CM_KIND_AUTO_REPLY, "a delivery status notice without a failure (delivered, relayed or delayed)");
 	if (report_type && g_ascii_strcasecmp(report_type, "delivery-status") == 0)
 		KIND(CM_KIND_BOUNCE, "multipart/report; report-type=delivery-status");
 	if (part_type && strcmp(part_type, "delivery-status") == 0)
@@ -106,6 +182,8 @@ void reply_classify(GMimeMessage *m, const char *env_from, const char *from, con
 	if (part_type)
 		KIND(CM_KIND_AUTO_REPLY, strcmp(part_type, "feedback-report") == 0 ? "an abuse report (feedback-report)"
 										     : "a read receipt (disposition-notification)");
+	if (g_regex_match(re(3), subj, 0, NULL))
+		KIND(CM_KIND_AUTO_REPLY, "an abuse report (complaint subject)");
 	if (daemon && (null_sender || g_regex_match(re(1), subj, 0, NULL) || !env_from))
 		KIND(CM_KIND_BOUNCE, "sent by a mailer daemon");
 	if (null_sender && g_regex_match(re(1), subj, 0, NULL))
@@ -132,8 +210,10 @@ void reply_classify(GMimeMessage *m, const char *env_from, const char *from, con
 	}
 	if (header(mo, "List-Id") || header(mo, "List-Unsubscribe"))
 		KIND(CM_KIND_AUTO_REPLY, "mailing-list headers (List-Id, List-Unsubscribe)");
-	if (g_regex_match(re(0), subj, 0, NULL))
+	if (g_regex_match(re(0), subj, 0, NULL) || g_regex_match(re(4), subj, 0, NULL))
 		KIND(CM_KIND_AUTO_REPLY, "an out-of-office subject");
+	if (env_from && verp_bounce(env_from))
+		KIND(CM_KIND_AUTO_REPLY, "bulk mail (a list's bounce return path)");
 	if (from[0] && local_is(from, noreply, G_N_ELEMENTS(noreply)))
 		KIND(CM_KIND_AUTO_REPLY, "a no-reply sender");
 	if (daemon)

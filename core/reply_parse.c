@@ -197,6 +197,22 @@ void reply_understand(const char *raw, size_t len, const cm_reply_env *env, cm_r
 	memset(r, 0, sizeof *r);
 	r->auth_results = g_ptr_array_new_with_free_func(g_free);
 	mail_init();
+	/* Blank lines before the headers (pasted or saved messages) and an mbox
+	 * "From " line are not part of the message. */
+	for (;;) {
+		size_t i = 0;
+		while (i < len && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\r'))
+			i++;
+		bool blank = i < len && raw[i] == '\n';
+		bool mbox = len >= 5 && memcmp(raw, "From ", 5) == 0;
+		if (!blank && !mbox)
+			break;
+		const char *nl = memchr(raw, '\n', len);
+		if (!nl)
+			break;
+		len -= (size_t)(nl + 1 - raw);
+		raw = nl + 1;
+	}
 	GMimeStream *s = g_mime_stream_mem_new_with_buffer(raw, len);
 	GMimeParser *p = g_mime_parser_new_with_stream(s);
 	g_mime_parser_set_format(p, GMIME_FORMAT_MESSAGE);
@@ -222,7 +238,24 @@ void reply_understand(const char *raw, size_t len, const cm_reply_env *env, cm_r
 			g_ptr_array_add(r->auth_results, g_strdup(g_mime_header_get_value(h)));
 	}
 
-	reply_classify(m, env ? env->env_from : NULL, r->from, r->subject, r);
+	/* Without an envelope (contactctl parse), a stored message's Return-Path
+	 * says what the envelope sender was. */
+	const char *env_from = env ? env->env_from : NULL;
+	char *rp = NULL;
+	if (!env_from) {
+		const char *h = g_mime_object_get_header(GMIME_OBJECT(m), "Return-Path");
+		if (h) {
+			rp = g_strstrip(g_strdup(h));
+			size_t n = strlen(rp);
+			if (n >= 2 && rp[0] == '<' && rp[n - 1] == '>') {
+				memmove(rp, rp + 1, n - 2);
+				rp[n - 2] = '\0';
+			}
+			env_from = rp;
+		}
+	}
+	reply_classify(m, env_from, r->from, r->subject, r);
+	g_free(rp);
 
 	text_find f = {0};
 	find_text(g_mime_message_get_mime_part(m), 0, &f);
