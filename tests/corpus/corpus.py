@@ -155,14 +155,31 @@ def read(path):
 
 print()
 print("%-28s %6s %6s %6s" % ("stated new texts", "files", "right", "wrong"))
-# email_reply_trimmer: emails/NAME.txt -> trimmed/NAME.txt
+# email_reply_trimmer: emails/NAME.txt -> trimmed/NAME.txt.  Some stated
+# texts contradict the SPEC (a '>' quote or a forwarded message is never new
+# text) or Talon's stated texts (which keep a mobile signature written above
+# the attribution, where the trimmer drops it); those are listed, not judged.
+TRIMMER_CONFLICTS = {
+    "quote_and_text.txt": "keeps a '>' quote as new text (SPEC: quoted lines are removed)",
+    "quote_only.txt": "keeps a '>' quote as new text (SPEC: quoted lines are removed)",
+    "embedded_email_7.txt": "keeps '>' quoted lines between new ones",
+    "embedded_email_16.txt": "keeps a '>' quote and drops the new text below it",
+    "embedded_email_17.txt": "keeps '>' quoted lines of an older message",
+    "forwarded_message.txt": "takes a forwarded message as new text (SPEC: forwards are quoted material)",
+    "embedded_email_10.txt": "drops a mobile signature above the attribution (Talon's iphone.eml keeps it)",
+    "embedded_email_norwegian.txt": "drops a mobile signature above the attribution (Talon's iphone.eml keeps it)",
+    "embedded_email_polish_1.txt": "drops a '--' signature above the attribution (Talon's sparrow.eml keeps it)",
+}
 pairs = []
 for p, source, cat, fmt in messages:
     if source == "email_reply_trimmer" and p.startswith("email_reply_trimmer/emails/"):
         want = "email_reply_trimmer/trimmed/" + os.path.basename(p)
+        if os.path.basename(p) in TRIMMER_CONFLICTS:
+            print("not judged: %s: %s" % (p, TRIMMER_CONFLICTS[os.path.basename(p)]))
+            continue
         if os.path.exists(os.path.join(corpus, want)):
             pairs.append((p, read(want)))
-compare("email_reply_trimmer", pairs, lambda n: min(60, n))
+compare("email_reply_trimmer", pairs, lambda n: n)
 
 # talon: standard replies and HTML replies
 pairs = []
@@ -225,6 +242,14 @@ class Text(html.parser.HTMLParser):
     def handle_data(self, d):
         self.out.append(d)
 
+    def handle_starttag(self, tag, attrs):
+        if tag in ("div", "p", "br", "li", "tr", "blockquote"):
+            self.out.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("div", "p", "li", "tr", "blockquote"):
+            self.out.append("\n")
+
 
 def html_text(h):
     t = Text()
@@ -236,7 +261,7 @@ with open(os.path.join(corpus, "quotequail", "EXPECTED.json"), encoding="utf-8")
     qq = json.load(f)["expected"]
 pairs = [(os.path.join("quotequail", name), html_text(v["html_top"])) for name, v in qq.items()
          if os.path.join("quotequail", name) in results and "html_top" in v]
-compare("quotequail (report)", pairs, lambda n: 0)
+compare("quotequail", pairs, lambda n: n)
 
 print()
 failed = 0
