@@ -26,7 +26,7 @@ MILTER_OBJ := $(MILTER_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all check demo bench install clean deps unit-bins fuzz
+.PHONY: all check demo bench install clean deps unit-bins bench-bins fuzz
 
 all: $(BUILD)/libcontactcore.a $(BUILD)/contactctl $(if $(MILTER_SRC),$(BUILD)/contact-milter)
 
@@ -51,6 +51,16 @@ $(BUILD)/tests/corpus_dump: $(BUILD)/tests/corpus/corpus_dump.o $(BUILD)/cli/jso
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LIBS_ALL)
 
+$(BUILD)/bench/bench_tool: $(BUILD)/tests/bench/bench_tool.o $(BUILD)/libcontactcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LIBS_ALL)
+
+$(BUILD)/bench/ref_milter: $(BUILD)/tests/bench/ref_milter.o
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ -lmilter -lpthread
+
+bench-bins: $(BUILD)/bench/bench_tool $(BUILD)/bench/ref_milter
+
 unit-bins: $(UNIT_BIN) $(BUILD)/tests/corpus_dump
 
 # Installs the Debian packages the build and the tests need when run as root.
@@ -65,7 +75,7 @@ check: deps
 demo: deps all
 	@BUILD=build sh tests/demo.sh
 
-bench: deps all
+bench: deps all bench-bins
 	@BUILD=build sh tests/bench/run.sh
 
 # make fuzz [FUZZ_SECONDS=N]: libFuzzer over the reply understanding and the

@@ -110,6 +110,46 @@ static int64_t backoff(const cm_config *cfg, int attempts)
 	return d < 6 * 3600 ? d : 6 * 3600;
 }
 
+/* Mails claimed and finished per transaction.  A worker that dies between
+ * the SMTP server's acceptance and the commit sends them again once their
+ * lease runs out: at most this many duplicates, never a lost mail. */
+#define OUTBOX_BATCH 16
+
+typedef struct {
+	send_result r;
+	bool tried;
+	char why[CM_REASON_MAX];
+} attempt;
+
+/* Record a batch's results in one transaction. */
+static cm_status finish_batch(cm_store *st, const cm_config *cfg, GArray *items, attempt *res,
+			      cm_deliver_stats *stats, cm_err *err)
+{
+	int64_t now = cm_now();
+	cm_status rs = st->ops->begin(st, true, err);
+	for (guint i = 0; rs == CM_OK && i < items->len; i++) {
+		cm_outbox_item *it = &g_array_index(items, cm_outbox_item, i);
+		if (!res[i].tried) {
+			rs = st->ops->outbox_release(st, it->id, err);
+		} else if (res[i].r == SEND_OK) {
+			rs = st->ops->outbox_finish(st, it->id, CM_OUT_SENT, 0, NULL, now, err);
+			stats->sent++;
+		} else if (res[i].r == SEND_PERMANENT || now - it->created_at >= cfg->smtp_give_up) {
+			rs = st->ops->outbox_finish(st, it->id, CM_OUT_FAILED, 0, res[i].why, now, err);
+			stats->failed++;
+		} else {
+			rs = st->ops->outbox_finish(st, it->id, CM_OUT_QUEUED, now + backoff(cfg, it->attempts),
+						    res[i].why, now, err);
+			stats->retried++;
+		}
+	}
+	if (rs == CM_OK)
+		rs = st->ops->commit(st, err);
+	if (rs != CM_OK)
+		st->ops->rollback(st);
+	return rs;
+}
+
 cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, volatile int *stop, cm_deliver_stats *stats,
 			 cm_err *err)
 {
@@ -118,11 +158,15 @@ cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, volatile
 	memset(stats, 0, sizeof *stats);
 	if (!curl)
 		return cm_err_set(err, CM_ERR_INTERNAL, "cannot start libcurl");
+	GArray *items = g_array_new(FALSE, FALSE, sizeof(cm_outbox_item));
+	GPtrArray *msgs = g_ptr_array_new_with_free_func(g_free);
+	attempt res[OUTBOX_BATCH];
 	while (!(stop && *stop)) {
-		cm_outbox_item it;
-		char *msg = NULL, why[CM_REASON_MAX] = "";
 		int64_t now = cm_now();
-		rs = st->ops->outbox_claim(st, now, cfg->smtp_timeout * 6 + 60, &it, &msg, err);
+		g_array_set_size(items, 0);
+		g_ptr_array_set_size(msgs, 0);
+		rs = st->ops->outbox_claim(st, now, cfg->smtp_timeout * 6 * OUTBOX_BATCH + 60, OUTBOX_BATCH, items, msgs,
+					   err);
 		if (rs == CM_ERR_NOTFOUND) {
 			rs = CM_OK;
 			if (once)
@@ -135,31 +179,28 @@ cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, volatile
 		}
 		if (rs)
 			break;
-		send_result r = send_one(curl, cfg, &it, msg, why, sizeof why);
-		g_free(msg);
-		now = cm_now();
-		if (r == SEND_OK) {
-			rs = st->ops->outbox_finish(st, it.id, CM_OUT_SENT, 0, NULL, now, err);
-			stats->sent++;
-		} else if (r == SEND_PERMANENT || now - it.created_at >= cfg->smtp_give_up) {
-			rs = st->ops->outbox_finish(st, it.id, CM_OUT_FAILED, 0, why, now, err);
-			stats->failed++;
-		} else {
-			rs = st->ops->outbox_finish(st, it.id, CM_OUT_QUEUED, now + backoff(cfg, it.attempts), why,
-						    now, err);
-			stats->retried++;
+		const char *unreachable = NULL;
+		for (guint i = 0; i < items->len; i++) {
+			res[i].tried = !unreachable && !(stop && *stop);
+			if (!res[i].tried)
+				continue;
+			res[i].r = send_one(curl, cfg, &g_array_index(items, cm_outbox_item, i), msgs->pdata[i], res[i].why,
+					    sizeof res[i].why);
+			if (res[i].r == SEND_UNREACHABLE)
+				unreachable = res[i].why; /* the server is down: leave the rest untouched */
 		}
-		if (rs)
+		if ((rs = finish_batch(st, cfg, items, res, stats, err)))
 			break;
-		if (r == SEND_UNREACHABLE) {
-			/* The server is down: leave the rest queued untouched. */
+		if (unreachable) {
 			if (once) {
-				rs = cm_err_set(err, CM_ERR_IO, "SMTP server %s unreachable: %s", cfg->smtp_url, why);
+				rs = cm_err_set(err, CM_ERR_IO, "SMTP server %s unreachable: %s", cfg->smtp_url, unreachable);
 				break;
 			}
 			nap(stop, cfg->smtp_retry_min);
 		}
 	}
+	g_array_free(items, TRUE);
+	g_ptr_array_free(msgs, TRUE);
 	curl_easy_cleanup(curl);
 	return rs;
 }

@@ -82,10 +82,14 @@ typedef struct {
 	/* state -1: any; request_id 0: any. */
 	cm_status (*outbox_list)(cm_store *st, int state, int64_t request_id, GArray *out /* cm_outbox_item */,
 				 cm_err *err);
-	/* Atomically take the next due item (queued and due, or a lease that ran
-	 * out) for lease seconds, counting an attempt.  NOTFOUND when none. */
-	cm_status (*outbox_claim)(cm_store *st, int64_t now, int64_t lease, cm_outbox_item *out, char **msg,
+	/* Atomically take up to max due items (queued and due, or a lease that
+	 * ran out) for lease seconds, counting an attempt for each; appends to
+	 * items (cm_outbox_item) and msgs (g_malloc'd messages, owned by the
+	 * caller).  NOTFOUND when none is due. */
+	cm_status (*outbox_claim)(cm_store *st, int64_t now, int64_t lease, int max, GArray *items, GPtrArray *msgs,
 				  cm_err *err);
+	/* Give back a claimed item that was not attempted after all. */
+	cm_status (*outbox_release)(cm_store *st, int64_t id, cm_err *err);
 	/* End an attempt: sent, failed, bounced, or queued again for next_at. */
 	cm_status (*outbox_finish)(cm_store *st, int64_t id, cm_out_state state, int64_t next_at,
 				   const char *error, int64_t now, cm_err *err);
@@ -112,6 +116,10 @@ struct cm_store {
 typedef struct {
 	bool create;          /* create the store if missing (contactctl init) */
 	int64_t busy_timeout; /* milliseconds to wait for a lock */
+	/* Shared by the connections of one process (the milter's threads):
+	 * write transactions take it, so they queue on a mutex instead of
+	 * polling SQLite's lock.  NULL: none (one connection per process). */
+	GMutex *write_lock;
 	int max_version;      /* migrate up to this schema version (0: latest; tests) */
 } cm_store_opts;
 

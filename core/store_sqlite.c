@@ -14,6 +14,9 @@ typedef struct {
 	GHashTable *stmts; /* SQL text (static string) -> sqlite3_stmt* */
 	int fault_in;      /* > 0: statements left before an injected failure */
 	char *path;
+	gint64 busy_timeout_us, busy_since;
+	GMutex *write_lock; /* see cm_store_opts */
+	bool holds_lock;
 } sq_store;
 
 static const char *const migrations[] = {
@@ -154,24 +157,51 @@ static cm_status sq_exec(sq_store *s, const char *sql, cm_err *err)
 
 /* ---- transactions ---- */
 
+static void write_lock(sq_store *s)
+{
+	if (s->write_lock && !s->holds_lock) {
+		g_mutex_lock(s->write_lock);
+		s->holds_lock = true;
+	}
+}
+
+static void write_unlock(sq_store *s)
+{
+	if (s->holds_lock) {
+		s->holds_lock = false;
+		g_mutex_unlock(s->write_lock);
+	}
+}
+
 static cm_status sq_begin(cm_store *st, bool immediate, cm_err *err)
 {
 	sqlite3_stmt *q;
+	if (immediate)
+		write_lock(SQ(st));
 	cm_status rs = sq_prep(SQ(st), immediate ? "BEGIN IMMEDIATE" : "BEGIN", &q, err);
-	return rs ? rs : sq_exec_stmt(SQ(st), q, "begin", NULL, err);
+	if (rs == CM_OK)
+		rs = sq_exec_stmt(SQ(st), q, "begin", NULL, err);
+	if (rs)
+		write_unlock(SQ(st));
+	return rs;
 }
 
 static cm_status sq_commit(cm_store *st, cm_err *err)
 {
 	sqlite3_stmt *q;
 	cm_status rs = sq_prep(SQ(st), "COMMIT", &q, err);
-	return rs ? rs : sq_exec_stmt(SQ(st), q, "commit", NULL, err);
+	if (rs == CM_OK)
+		rs = sq_exec_stmt(SQ(st), q, "commit", NULL, err);
+	if (rs == CM_OK)
+		write_unlock(SQ(st)); /* a failed commit is rolled back, then unlocked */
+	return rs;
 }
 
 static void sq_rollback(cm_store *st)
 {
 	if (!sqlite3_get_autocommit(SQ(st)->db))
 		sqlite3_exec(SQ(st)->db, "ROLLBACK", NULL, NULL, NULL);
+	write_unlock(SQ(st));
 }
 
 /* ---- accounts ---- */
@@ -712,35 +742,52 @@ static cm_status sq_outbox_list(cm_store *st, int state, int64_t request_id, GAr
 	return rc == SQLITE_DONE ? CM_OK : sq_fail(s, rc, "outbox list", err);
 }
 
-static cm_status sq_outbox_claim(cm_store *st, int64_t now, int64_t lease, cm_outbox_item *out, char **msg,
+static cm_status sq_outbox_claim(cm_store *st, int64_t now, int64_t lease, int max, GArray *items, GPtrArray *msgs,
 				 cm_err *err)
 {
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
 	cm_status rs = sq_prep(s, "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_until = ?2"
-				  " WHERE id = (SELECT id FROM outbox WHERE (state = 'queued' AND next_attempt_at <= ?1)"
-				  " OR (state = 'sending' AND claimed_until < ?1) ORDER BY next_attempt_at, id LIMIT 1)"
+				  " WHERE id IN (SELECT id FROM outbox WHERE (state = 'queued' AND next_attempt_at <= ?1)"
+				  " OR (state = 'sending' AND claimed_until < ?1) ORDER BY next_attempt_at, id LIMIT ?3)"
 				  " RETURNING " OUT_COLS ", message", &q, err);
 	if (rs)
 		return rs;
 	sqlite3_bind_int64(q, 1, now);
 	sqlite3_bind_int64(q, 2, now + lease);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		outbox_row(q, out);
-		*msg = blob_dup(q, 12);
-		rc = sqlite3_step(q); /* finish the statement so the update commits */
-		if (rc == SQLITE_DONE)
-			rc = SQLITE_ROW;
-		else {
-			g_free(*msg);
-			*msg = NULL;
-		}
+	sqlite3_bind_int(q, 3, max);
+	guint before = items->len;
+	int rc;
+	bool own = !s->holds_lock;
+	if (own)
+		write_lock(s);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		cm_outbox_item it;
+		outbox_row(q, &it);
+		g_array_append_val(items, it);
+		g_ptr_array_add(msgs, blob_dup(q, 12));
 	}
 	sqlite3_reset(q);
-	if (rc == SQLITE_DONE)
-		return CM_ERR_NOTFOUND;
-	return rc == SQLITE_ROW ? CM_OK : sq_fail(s, rc, "outbox claim", err);
+	if (own)
+		write_unlock(s);
+	if (rc != SQLITE_DONE) {
+		g_array_set_size(items, before);
+		g_ptr_array_set_size(msgs, before);
+		return sq_fail(s, rc, "outbox claim", err);
+	}
+	return items->len > before ? CM_OK : CM_ERR_NOTFOUND;
+}
+
+static cm_status sq_outbox_release(cm_store *st, int64_t id, cm_err *err)
+{
+	sq_store *s = SQ(st);
+	sqlite3_stmt *q;
+	cm_status rs = sq_prep(s, "UPDATE outbox SET state = 'queued', attempts = MAX(attempts - 1, 0),"
+				  " claimed_until = NULL WHERE id = ?1 AND state = 'sending'", &q, err);
+	if (rs)
+		return rs;
+	sqlite3_bind_int64(q, 1, id);
+	return sq_exec_stmt(s, q, "outbox release", NULL, err);
 }
 
 static cm_status sq_outbox_finish(cm_store *st, int64_t id, cm_out_state state, int64_t next_at, const char *error,
@@ -923,6 +970,7 @@ static void sq_close(cm_store *st)
 	sq_store *s = SQ(st);
 	if (!s)
 		return;
+	write_unlock(s);
 	if (s->stmts)
 		g_hash_table_destroy(s->stmts);
 	if (s->db)
@@ -963,6 +1011,7 @@ static const cm_store_ops sqlite_ops = {
 	.outbox_get = sq_outbox_get,
 	.outbox_list = sq_outbox_list,
 	.outbox_claim = sq_outbox_claim,
+	.outbox_release = sq_outbox_release,
 	.outbox_finish = sq_outbox_finish,
 	.outbox_next_due = sq_outbox_next_due,
 	.audit_append = sq_audit_append,
@@ -972,6 +1021,21 @@ static const cm_store_ops sqlite_ops = {
 	.failure_add = sq_failure_add,
 	.failure_count = sq_failure_count,
 };
+
+/* Waiting for another connection's write lock: retry every 100 us at
+ * first, then every 2 ms, until the busy timeout.  (sqlite3_busy_timeout
+ * sleeps up to 100 ms between tries, which starves the milter's threads.) */
+static int sq_busy(void *ud, int count)
+{
+	sq_store *s = ud;
+	gint64 now = g_get_monotonic_time();
+	if (count == 0)
+		s->busy_since = now;
+	if (now - s->busy_since >= s->busy_timeout_us)
+		return 0;
+	g_usleep(count < 50 ? 100 : count < 200 ? 500 : 2000);
+	return 1;
+}
 
 static void stmt_finalize(gpointer p)
 {
@@ -1022,7 +1086,9 @@ cm_status store_sqlite_open(const char *path, const cm_store_opts *opts, cm_stor
 		goto out;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, (int)(opts->busy_timeout > 0 ? opts->busy_timeout : 10000));
+	s->busy_timeout_us = (opts->busy_timeout > 0 ? opts->busy_timeout : 10000) * 1000;
+	s->write_lock = opts->write_lock;
+	sqlite3_busy_handler(s->db, sq_busy, s);
 	if ((st = sq_exec(s, "PRAGMA journal_mode = WAL", err)) ||
 	    (st = sq_exec(s, "PRAGMA synchronous = FULL", err)) ||
 	    (st = sq_exec(s, "PRAGMA foreign_keys = ON", err)))

@@ -18,6 +18,7 @@ typedef struct {
 	GPtrArray *ours;    /* our RCPT TO arguments as given (for smfi_delrcpt) */
 	int others;         /* recipients that are not ours */
 	msg_buf msg;        /* headers and body of a message for us */
+	unsigned long steps; /* protocol steps agreed with the MTA (SMFIP_*) */
 } msg_ctx;
 
 static void msg_reset(msg_ctx *m)
@@ -60,19 +61,44 @@ static const char *qid(SMFICTX *ctx)
 	return i ? i : "-";
 }
 
+/* The reply for a step: none at all where the MTA agreed not to wait for
+ * one, so ordinary mail costs no round trip before DATA. */
+static sfsistat go_on(const msg_ctx *m, unsigned long no_reply_flag)
+{
+	return m->steps & no_reply_flag ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* Protocol v6: skip HELO and unknown commands, and send no reply to the
+ * connection, MAIL, RCPT, headers, end of headers and body chunks, where
+ * our answer is always "go on" (the decision comes at DATA and at end of
+ * message).  Only what the MTA offers is asked for. */
+static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
+			     unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	(void)f2;
+	(void)f3;
+	msg_ctx *m = ctx_get(ctx);
+	unsigned long want = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
+			     SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_DELRCPT);
+	*pf1 = f1 & want;
+	*pf2 = 0;
+	*pf3 = 0;
+	m->steps = *pf1;
+	return SMFIS_CONTINUE;
+}
+
 static sfsistat cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 {
 	(void)host;
 	(void)addr;
-	ctx_get(ctx);
-	return SMFIS_CONTINUE;
+	return go_on(ctx_get(ctx), SMFIP_NR_CONN);
 }
 
 static sfsistat cb_helo(SMFICTX *ctx, char *helo)
 {
-	(void)ctx;
 	(void)helo;
-	return SMFIS_CONTINUE;
+	return go_on(ctx_get(ctx), SMFIP_NR_HELO);
 }
 
 static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
@@ -80,7 +106,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	msg_ctx *m = ctx_get(ctx);
 	msg_reset(m);
 	m->env_from = unbracket(argv[0]);
-	return SMFIS_CONTINUE;
+	return go_on(m, SMFIP_NR_MAIL);
 }
 
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
@@ -96,7 +122,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	else
 		m->others++;
 	g_ptr_array_add(m->rcpts, addr);
-	return SMFIS_CONTINUE;
+	return go_on(m, SMFIP_NR_RCPT);
 }
 
 /* Every recipient is known here: mail with none of ours is accepted
@@ -110,22 +136,24 @@ static sfsistat cb_data(SMFICTX *ctx)
 static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	msg_ctx *m = ctx_get(ctx);
-	if (m->ours->len == 0) /* an MTA that skipped the DATA callback */
+	if (m->ours->len == 0 && !(m->steps & SMFIP_NR_HDR)) /* an MTA without the DATA step */
 		return SMFIS_ACCEPT;
 	msgbuf_header(&m->msg, name, value);
-	return SMFIS_CONTINUE;
+	return go_on(m, SMFIP_NR_HDR);
 }
 
 static sfsistat cb_eoh(SMFICTX *ctx)
 {
-	msgbuf_eoh(&ctx_get(ctx)->msg);
-	return SMFIS_CONTINUE;
+	msg_ctx *m = ctx_get(ctx);
+	msgbuf_eoh(&m->msg);
+	return go_on(m, SMFIP_NR_EOH);
 }
 
 static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	msgbuf_body(&ctx_get(ctx)->msg, chunk, len);
-	return SMFIS_CONTINUE;
+	msg_ctx *m = ctx_get(ctx);
+	msgbuf_body(&m->msg, chunk, len);
+	return go_on(m, SMFIP_NR_BODY);
 }
 
 /* Remove only our recipients so the others still get the message. */
@@ -255,6 +283,7 @@ static struct smfiDesc desc = {
 	.xxfi_abort = cb_abort,
 	.xxfi_close = cb_close,
 	.xxfi_data = cb_data,
+	.xxfi_negotiate = cb_negotiate,
 };
 
 struct smfiDesc *milter_callbacks(const milter_app *a)

@@ -19,6 +19,7 @@
 typedef struct {
 	const cm_config *cfg;
 	volatile int *stop;
+	GMutex *write_lock;
 } worker_arg;
 
 static void nap(volatile int *stop, int64_t seconds)
@@ -29,9 +30,9 @@ static void nap(volatile int *stop, int64_t seconds)
 	}
 }
 
-static cm_store *worker_store(const cm_config *cfg, volatile int *stop, const char *who)
+static cm_store *worker_store(const cm_config *cfg, volatile int *stop, GMutex *write_lock, const char *who)
 {
-	cm_store_opts o = {.busy_timeout = cfg->store_busy_timeout * 1000};
+	cm_store_opts o = {.busy_timeout = cfg->store_busy_timeout * 1000, .write_lock = write_lock};
 	while (!*stop) {
 		cm_store *st = NULL;
 		cm_err err = {0};
@@ -46,7 +47,7 @@ static cm_store *worker_store(const cm_config *cfg, volatile int *stop, const ch
 static void *outbox_thread(void *p)
 {
 	worker_arg *a = p;
-	cm_store *st = worker_store(a->cfg, a->stop, "outbox");
+	cm_store *st = worker_store(a->cfg, a->stop, a->write_lock, "outbox");
 	while (st && !*a->stop) {
 		cm_err err = {0};
 		cm_deliver_stats stats;
@@ -62,7 +63,7 @@ static void *outbox_thread(void *p)
 static void *sweep_thread(void *p)
 {
 	worker_arg *a = p;
-	cm_store *st = worker_store(a->cfg, a->stop, "expiry");
+	cm_store *st = worker_store(a->cfg, a->stop, a->write_lock, "expiry");
 	while (st && !*a->stop) {
 		cm_core core = {st, a->cfg};
 		cm_err err = {0};
@@ -154,7 +155,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	milter_app app = {cfg, pool_new(cfg, 32), strcmp(cfg->on_processed, "deliver") == 0};
+	/* One write lock for every store connection of this process. */
+	GMutex write_lock;
+	g_mutex_init(&write_lock);
+	milter_app app = {cfg, pool_new(cfg, 32, &write_lock), strcmp(cfg->on_processed, "deliver") == 0};
 	if (smfi_register(*milter_callbacks(&app)) != MI_SUCCESS || smfi_setconn(cfg->milter_socket) != MI_SUCCESS) {
 		mlog(LOG_ERR, "cannot register with libmilter on %s", cfg->milter_socket);
 		pool_free(app.pool);
@@ -180,7 +184,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	volatile int stop = 0;
-	worker_arg wa = {cfg, &stop};
+	worker_arg wa = {cfg, &stop, &write_lock};
 	pthread_t outbox_t, sweep_t;
 	pthread_create(&outbox_t, NULL, outbox_thread, &wa);
 	pthread_create(&sweep_t, NULL, sweep_thread, &wa);

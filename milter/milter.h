@@ -11,7 +11,7 @@
 
 /* A pool of store connections, one per message being decided at a time. */
 typedef struct milter_pool milter_pool;
-milter_pool *pool_new(const cm_config *cfg, int max);
+milter_pool *pool_new(const cm_config *cfg, int max, GMutex *write_lock);
 /* A connection, or NULL (err set) when none can be had within the store's
  * busy timeout. */
 cm_store *pool_get(milter_pool *p, cm_err *err);

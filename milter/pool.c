@@ -7,12 +7,14 @@ struct milter_pool {
 	const cm_config *cfg;
 	GAsyncQueue *idle;
 	GMutex lock;
+	GMutex *write_lock;
 	int open, max;
 };
 
-milter_pool *pool_new(const cm_config *cfg, int max)
+milter_pool *pool_new(const cm_config *cfg, int max, GMutex *write_lock)
 {
 	milter_pool *p = g_new0(milter_pool, 1);
+	p->write_lock = write_lock;
 	p->cfg = cfg;
 	p->idle = g_async_queue_new();
 	p->max = max;
@@ -31,7 +33,7 @@ cm_store *pool_get(milter_pool *p, cm_err *err)
 		p->open++;
 	g_mutex_unlock(&p->lock);
 	if (may_open) {
-		cm_store_opts o = {.busy_timeout = p->cfg->store_busy_timeout * 1000};
+		cm_store_opts o = {.busy_timeout = p->cfg->store_busy_timeout * 1000, .write_lock = p->write_lock};
 		if (store_open(p->cfg->store_path, &o, &st, err) == CM_OK)
 			return st;
 		g_mutex_lock(&p->lock);

@@ -3,9 +3,10 @@
 # and log under $T/postfix, outgoing mail to an SMTP sink, our milter on
 # smtpd.  Needs common.sh.
 
-# start_postfix SMTPD_PORT SINK_PORT MILTER_SOCKET
+# start_postfix SMTPD_PORT SINK_PORT MILTER_SOCKET: the instance named
+# $PF_NAME (default postfix) under $T; MILTER_SOCKET may be empty.
 start_postfix() {
-	P="$T/postfix"
+	P="$T/${PF_NAME:-postfix}"
 	mkdir -p "$P/queue" "$P/data"
 	chown postfix "$P/data"
 	awk -v port="127.0.0.1:$1" '
@@ -37,7 +38,7 @@ smtp_dns_support_level = disabled
 default_transport = smtp:[127.0.0.1]:$2
 relay_transport = smtp:[127.0.0.1]:$2
 recipient_delimiter = +
-smtpd_milters = $3
+smtpd_milters = ${3:-}
 milter_default_action = tempfail
 milter_protocol = 6
 maillog_file = $P/maillog
@@ -56,12 +57,13 @@ CF
 }
 
 stop_postfix() {
-	[ -n "${POSTFIX_UP:-}" ] && postfix -c "$T/postfix" stop >/dev/null 2>&1
+	P="$T/${PF_NAME:-postfix}"
+	[ -d "$P" ] && postfix -c "$P" stop >/dev/null 2>&1
 	POSTFIX_UP=""
 	# master exits asynchronously; wait until its pid file is gone
 	i=0
-	while [ $i -lt 50 ] && [ -e "$T/postfix/queue/pid/master.pid" ] &&
-		kill -0 "$(cat "$T/postfix/queue/pid/master.pid" 2>/dev/null)" 2>/dev/null; do
+	while [ $i -lt 50 ] && [ -e "$P/queue/pid/master.pid" ] &&
+		kill -0 "$(cat "$P/queue/pid/master.pid" 2>/dev/null)" 2>/dev/null; do
 		sleep 0.1; i=$((i + 1))
 	done
 }

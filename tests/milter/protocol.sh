@@ -50,6 +50,7 @@ expect "contact-milter -n names a bad key with file and line" 1 "$T/bad.conf:$(w
 	"$MILTER" -n -c "$T/bad.conf"
 check "the milter starts and listens" start_milter
 
+mt_check "the milter negotiates away HELO and the replies it never needs" negotiates_no_round_trips
 mt_check "mail with no recipient of ours is accepted at DATA, unread" not_ours_accepted_at_data
 mt_check "a reply-all with our address second is processed, our recipient removed" second_recipient_ours_is_processed \
 	"TOKEN=$A" "FROM=alice@example.com"

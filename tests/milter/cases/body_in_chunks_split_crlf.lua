@@ -15,7 +15,7 @@ local cuts = {3, 11, 12, 40, #body}  -- 11/12 split the CRLF after "Je refuse."
 local from = 1
 for _, to in ipairs(cuts) do
 	expect(mt.bodystring(conn, body:sub(from, to)) == nil, "body chunk failed")
-	expect(mt.getreply(conn) == SMFIR_CONTINUE, "body chunk not continued")
+	step_ok(conn, SMFIP_NR_BODY, "body chunk")
 	from = to + 1
 end
 expect(mt.eom(conn) == nil, "eom failed")

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Turns the key=value results of tests/bench/run.sh into the table and
+build/bench.json (each ratio beside its target)."""
+import json
+import sys
+
+res = {}
+with open(sys.argv[1]) as f:
+    for line in f:
+        k, _, v = line.strip().partition("=")
+        try:
+            res[k] = float(v)
+        except ValueError:
+            res[k] = 0.0
+
+
+def ratio(a, b):
+    return round(a / b, 3) if b else 0.0
+
+
+rows = []
+
+
+def row(key, label, measured, target, higher_is_better, absolute):
+    met = measured >= target if higher_is_better else measured <= target
+    rows.append((key, label, measured, target, higher_is_better, met, absolute))
+
+
+row("ordinary_vs_reference", "ordinary mail, contact-milter / reference milter (accepts at DATA)",
+    ratio(res["ord_rate_cm"], res["ord_rate_ref"]), 0.97, True,
+    "%.0f / %.0f msg/s (no milter %.0f)" % (res["ord_rate_cm"], res["ord_rate_ref"], res["ord_rate_none"]))
+row("replies_vs_readall", "validation replies, contact-milter / reference reading all + header",
+    ratio(res["rep_rate_cm"], res["rep_rate_eom"]), 0.85, True,
+    "%.0f / %.0f msg/s; %d of %d replies recorded, %d waiting mails queued"
+    % (res["rep_rate_cm"], res["rep_rate_eom"], res["rep_recorded"], res["rep_sent"], res["rep_waiting_queued"]))
+row("store_1m_vs_10k", "time per decision, %d-request store / %d-request store" % (res["dec_big_n"], res["dec_small_n"]),
+    ratio(res["dec_s_big"], res["dec_s_small"]), 1.25, False,
+    "%.2f / %.2f ms per durable decision (%.0f/s on the big store)"
+    % (res["dec_s_big"] * 1000, res["dec_s_small"] * 1000, 1 / res["dec_s_big"] if res["dec_s_big"] else 0))
+row("outbox_vs_smtp_source", "outbox deliver / smtp-source, same count and size, one session",
+    ratio(res["out_rate"], res["src_rate"]), 0.5, True,
+    "%.0f / %.0f mails/s (%d mails of %d bytes; %d sent)"
+    % (res["out_rate"], res["src_rate"], res["out_n"], res["out_size"], res["out_sent"]))
+warm = res["rss_after_1000_kb"]
+growth = round((res["rss_after_all_kb"] - warm) / warm, 3) if warm else 0.0
+row("rss_growth", "milter RSS growth from 1,000 to %d replies" % res["rss_replies"], growth, 0.10, False,
+    "%.1f MB idle, %.1f MB with 50 sessions, %.1f -> %.1f MB, peak %.1f MB"
+    % (res["rss_idle_kb"] / 1024, res["rss_50_sessions_kb"] / 1024, warm / 1024, res["rss_after_all_kb"] / 1024,
+       res["rss_peak_kb"] / 1024))
+
+print()
+print("%-70s %9s %8s %5s   %s" % ("what", "measured", "target", "met", "absolute"))
+for key, label, measured, target, hib, met, absolute in rows:
+    print("%-70s %9.3f %8s %5s   %s" % (label, measured, (">= " if hib else "<= ") + str(target),
+                                         "yes" if met else "NO", absolute))
+doc = {key: {"measured": measured, "target": target, "met": met} for key, _, measured, target, _, met, _ in rows}
+doc["absolute"] = {k: v for k, v in sorted(res.items())}
+with open(sys.argv[2], "w") as f:
+    json.dump(doc, f, indent=1)
+print("\nwritten to %s" % sys.argv[2])

@@ -1,0 +1,160 @@
+#!/bin/sh
+# make bench: every figure a ratio against a baseline measured in this run,
+# on this machine; absolute figures beside them.  A benchmark, not a test:
+# it prints a table, writes build/bench.json and exits 0.
+# BENCH_QUICK=1 runs a smaller version.
+set -u
+BUILD=${BUILD:-build}
+export BUILD
+. tests/lib/common.sh
+. tests/lib/postfix.sh
+B="$top/$BUILD/bench"
+LOAD="python3 $top/tests/bench/load.py"
+RES="$T/results"
+: >"$RES"
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	ORD=600 ROUNDS=3 REPLIES=300 SMALL=10000 BIG=100000 DECIDE=300 OUTBOX=300 RSS_N=2000
+else
+	ORD=2000 ROUNDS=3 REPLIES=1000 SMALL=10000 BIG=1000000 DECIDE=1000 OUTBOX=1000 RSS_N=10000
+fi
+say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+put() { echo "$1=$2" >>"$RES"; }
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+stop_all() {
+	for n in pf-none pf-ref pf-cm pf-eom; do PF_NAME=$n stop_postfix; done
+	cleanup
+}
+trap stop_all EXIT
+
+SINK=$(free_port)
+mkdir -p "$T/sinkq"
+chown postfix "$T/sinkq"
+smtp-sink -u postfix 127.0.0.1:"$SINK" 1000 >/dev/null 2>&1 &
+PIDS="$PIDS $!"
+wait_port "$SINK"
+SMTP_PORT=$SINK BUSY=30s write_conf
+"$CTL" init >/dev/null
+
+"$B/ref_milter" -p "unix:$T/ref-data.sock" -m data 2>/dev/null &
+PIDS="$PIDS $!"
+"$B/ref_milter" -p "unix:$T/ref-eom.sock" -m eom 2>/dev/null &
+PIDS="$PIDS $!"
+start_milter || { echo "bench: contact-milter did not start" >&2; exit 0; }
+MILTER_PID_BENCH=$MILTER_PID
+for n in none ref cm eom; do
+	port=$(free_port)
+	eval "PORT_$n=$port"
+	case $n in
+	none) sock="" ;;
+	ref) sock="unix:$T/ref-data.sock" ;;
+	eom) sock="unix:$T/ref-eom.sock" ;;
+	cm) sock="unix:$T/milter.sock" ;;
+	esac
+	PF_NAME=pf-$n start_postfix "$port" "$SINK" "$sock" >/dev/null || { echo "bench: Postfix $n did not start" >&2; exit 0; }
+done
+qwait() { # wait until the instance's queue is empty (30 s at most)
+	i=0
+	while [ $i -lt 300 ] && [ -n "$(find "$T/pf-$1/queue/active" "$T/pf-$1/queue/incoming" "$T/pf-$1/queue/deferred" -type f 2>/dev/null | head -1)" ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
+
+# 1. ordinary mail through Postfix: no milter, the reference milter, ours
+say "1. ordinary mail: $ROUNDS interleaved rounds of $ORD messages per configuration"
+for r in $(seq 1 "$ROUNDS"); do
+	for n in none ref cm; do
+		eval "port=\$PORT_$n"
+		t0=$(now)
+		smtp-source -s 10 -m "$ORD" -l 2048 -f sender@bench.example.net -t someone@example.org 127.0.0.1:"$port"
+		t1=$(now)
+		echo "$ORD $t0 $t1" | awk '{printf "%.2f\n", $1 / ($3 - $2)}' >>"$T/ord_$n"
+		qwait "$n"
+	done
+done
+for n in none ref cm; do put "ord_rate_$n" "$(median <"$T/ord_$n")"; done
+
+# 2. validation replies: each a real reply to a pending request
+say "2. replies: $ROUNDS rounds of $REPLIES replies, reference milter reading everything vs contact-milter"
+for r in $(seq 1 "$ROUNDS"); do
+	"$B/bench_tool" setup "$CONF" "$REPLIES" "$T/replies_$r.tsv" 2>/dev/null
+done
+for r in $(seq 1 "$ROUNDS"); do
+	for n in eom cm; do
+		eval "port=\$PORT_$n"
+		set -- $($LOAD replies "$port" "$T/replies_$r.tsv" 10)
+		echo "$1 $3" | awk '{printf "%.2f\n", $1 / $2}' >>"$T/rep_$n"
+		[ "$n" = cm ] && echo "$2" >>"$T/rep_accepted"
+		qwait "$n"
+	done
+done
+put rep_rate_eom "$(median <"$T/rep_eom")"
+put rep_rate_cm "$(median <"$T/rep_cm")"
+put rep_sent $((ROUNDS * REPLIES))
+put rep_recorded "$(sqlite3 "$T/contacts.db" "SELECT COUNT(*) FROM parties WHERE via = 'email' AND decision = 'accepted'")"
+put rep_waiting_queued "$(sqlite3 "$T/contacts.db" "SELECT COUNT(*) FROM outbox WHERE kind = 'waiting'")"
+
+# 5. memory: 50 concurrent sessions, then many replies
+say "5. memory: 50 concurrent SMTP sessions, then $RSS_N replies"
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$MILTER_PID_BENCH/status"; }
+hwm() { awk '/^VmHWM/ {print $2}' "/proc/$MILTER_PID_BENCH/status"; }
+"$B/bench_tool" setup "$CONF" "$RSS_N" "$T/rss.tsv" 2>/dev/null
+put rss_idle_kb "$(rss)"
+$LOAD hold "$PORT_cm" 50 4 >"$T/hold.out" &
+hold_pid=$!
+i=0
+while [ $i -lt 100 ] && ! grep -q holding "$T/hold.out"; do sleep 0.1; i=$((i + 1)); done
+sleep 1
+put rss_50_sessions_kb "$(rss)"
+wait $hold_pid
+head -n 1000 "$T/rss.tsv" >"$T/rss_warm.tsv"
+tail -n +1001 "$T/rss.tsv" >"$T/rss_rest.tsv"
+$LOAD replies "$PORT_cm" "$T/rss_warm.tsv" 10 >/dev/null
+put rss_after_1000_kb "$(rss)"
+$LOAD replies "$PORT_cm" "$T/rss_rest.tsv" 10 >/dev/null
+put rss_after_all_kb "$(rss)"
+put rss_peak_kb "$(hwm)"
+put rss_replies "$RSS_N"
+
+# 4. outbox delivery against smtp-source to the same sink
+say "4. outbox: $((OUTBOX * 2)) queued mails, outbox deliver vs smtp-source, one SMTP session each"
+stop_milter
+sqlite3 "$T/contacts.db" "UPDATE outbox SET state = 'sent' WHERE state IN ('queued', 'sending')"
+"$B/bench_tool" setup "$CONF" "$OUTBOX" "$T/outbox.tsv" 2>/dev/null
+n_out=$(sqlite3 "$T/contacts.db" "SELECT COUNT(*) FROM outbox WHERE state = 'queued'")
+size=$(sqlite3 "$T/contacts.db" "SELECT CAST(AVG(LENGTH(message)) AS INTEGER) FROM outbox WHERE state = 'queued'")
+t0=$(now)
+"$CTL" outbox deliver --once >/dev/null
+t1=$(now)
+put out_rate "$(echo "$n_out $t0 $t1" | awk '{printf "%.2f", $1 / ($3 - $2)}')"
+put out_sent "$(sqlite3 "$T/contacts.db" "SELECT COUNT(*) FROM outbox WHERE state = 'sent'")"
+t0=$(now)
+smtp-source -s 1 -m "$n_out" -l "$size" -f sender@bench.example.net -t someone@example.org 127.0.0.1:"$SINK"
+t1=$(now)
+put src_rate "$(echo "$n_out $t0 $t1" | awk '{printf "%.2f", $1 / ($3 - $2)}')"
+put out_n "$n_out"
+put out_size "$size"
+
+# 3. core decisions without Postfix, on a small and a big store
+say "3. core decisions: stores of $SMALL and $BIG requests, $DECIDE replies each, two rounds"
+for size_name in small big; do
+	eval "n=\$$(echo $size_name | tr a-z A-Z)"
+	mkdir -p "$T/$size_name"
+	sed "s|^path = .*|path = $T/$size_name/contacts.db|" "$CONF" >"$T/$size_name.conf"
+	"$B/bench_tool" filler "$T/$size_name.conf" "$n" 2>/dev/null
+done
+for r in 1 2; do
+	for size_name in small big; do
+		"$B/bench_tool" setup "$T/$size_name.conf" "$DECIDE" "$T/dec_${size_name}_$r.tsv" 2>/dev/null
+		set -- $("$B/bench_tool" decide "$T/$size_name.conf" "$T/dec_${size_name}_$r.tsv" 2>/dev/null)
+		echo "$3 $1" | awk '{printf "%.6f\n", $1 / $2}' >>"$T/dec_$size_name"
+	done
+done
+put dec_s_small "$(median <"$T/dec_small")"
+put dec_s_big "$(median <"$T/dec_big")"
+put dec_small_n "$SMALL"
+put dec_big_n "$BIG"
+
+say "report"
+python3 "$top/tests/bench/report.py" "$RES" "$top/$BUILD/bench.json"
+exit 0
