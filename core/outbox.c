@@ -197,6 +197,10 @@ cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, volatile
 				break;
 			}
 			nap(stop, cfg->smtp_retry_min);
+		} else if (!once && items->len < OUTBOX_BATCH) {
+			/* A partial batch: let mail gather for a second rather than
+			 * take the store's write lock behind every decision. */
+			nap(stop, 1);
 		}
 	}
 	g_array_free(items, TRUE);

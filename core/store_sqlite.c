@@ -725,8 +725,13 @@ static cm_status sq_outbox_list(cm_store *st, int state, int64_t request_id, GAr
 {
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT " OUT_COLS " FROM outbox WHERE (?1 IS NULL OR state = ?1)"
-				  " AND (?2 IS NULL OR request_id = ?2) ORDER BY id", &q, err);
+	/* Two statements, so that a request's mail is found through its index
+	 * rather than by scanning the whole outbox. */
+	cm_status rs = request_id
+			       ? sq_prep(s, "SELECT " OUT_COLS " FROM outbox WHERE request_id = ?2"
+					    " AND (?1 IS NULL OR state = ?1) ORDER BY id", &q, err)
+			       : sq_prep(s, "SELECT " OUT_COLS " FROM outbox WHERE (?1 IS NULL OR state = ?1) ORDER BY id",
+					 &q, err);
 	if (rs)
 		return rs;
 	bind_text(q, 1, state >= 0 ? cm_out_state_str((cm_out_state)state) : NULL);
@@ -1091,7 +1096,10 @@ cm_status store_sqlite_open(const char *path, const cm_store_opts *opts, cm_stor
 	sqlite3_busy_handler(s->db, sq_busy, s);
 	if ((st = sq_exec(s, "PRAGMA journal_mode = WAL", err)) ||
 	    (st = sq_exec(s, "PRAGMA synchronous = FULL", err)) ||
-	    (st = sq_exec(s, "PRAGMA foreign_keys = ON", err)))
+	    (st = sq_exec(s, "PRAGMA foreign_keys = ON", err)) ||
+	    /* Read pages through a mapping: the milter's connections re-read
+	     * what another one wrote, and pread copies cost more than the work. */
+	    (st = sq_exec(s, "PRAGMA mmap_size = 268435456", err)))
 		goto out;
 	if ((st = migrate(s, opts->max_version > 0 ? opts->max_version : NMIGRATIONS, err)))
 		goto out;

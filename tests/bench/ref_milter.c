@@ -1,8 +1,10 @@
 /* ref_milter.c - the baselines of make bench.
  *   -m data: accept each message as soon as its recipients are known (at
  *            DATA): the floor any milter pays for the protocol;
- *   -m eom:  read every message to end of message and add a header.
- * ref_milter -p SOCKET -m data|eom */
+ *   -m eom:  read every message to end of message and add a header;
+ *   -m discard: the same, then discard the message (what contact-milter
+ *            does with a recorded reply by default).
+ * ref_milter -p SOCKET -m data|eom|discard */
 #include <libmilter/mfapi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +45,12 @@ static sfsistat eom(SMFICTX *ctx)
 	return SMFIS_ACCEPT;
 }
 
+static sfsistat eom_discard(SMFICTX *ctx)
+{
+	smfi_addheader(ctx, "X-Reference", "read");
+	return SMFIS_DISCARD;
+}
+
 int main(int argc, char **argv)
 {
 	const char *sock = NULL, *mode = "data";
@@ -52,8 +60,8 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "-m") == 0)
 			mode = argv[i + 1];
 	}
-	if (!sock || (strcmp(mode, "data") != 0 && strcmp(mode, "eom") != 0)) {
-		fprintf(stderr, "usage: ref_milter -p SOCKET -m data|eom\n");
+	if (!sock || (strcmp(mode, "data") != 0 && strcmp(mode, "eom") != 0 && strcmp(mode, "discard") != 0)) {
+		fprintf(stderr, "usage: ref_milter -p SOCKET -m data|eom|discard\n");
 		return 1;
 	}
 	struct smfiDesc d = {
@@ -65,7 +73,7 @@ int main(int argc, char **argv)
 		.xxfi_header = header,
 		.xxfi_eoh = keep_going,
 		.xxfi_body = body,
-		.xxfi_eom = eom,
+		.xxfi_eom = strcmp(mode, "discard") == 0 ? eom_discard : eom,
 		.xxfi_data = strcmp(mode, "data") == 0 ? at_data : keep_going,
 	};
 	if (smfi_register(d) != MI_SUCCESS || smfi_setconn((char *)sock) != MI_SUCCESS || smfi_opensocket(1) != MI_SUCCESS)
