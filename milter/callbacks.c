@@ -68,18 +68,18 @@ static sfsistat go_on(const msg_ctx *m, unsigned long no_reply_flag)
 	return m->steps & no_reply_flag ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
-/* Protocol v6: skip HELO and unknown commands, and send no reply to the
- * connection, MAIL, RCPT, headers, end of headers and body chunks, where
- * our answer is always "go on" (the decision comes at DATA and at end of
- * message).  Only what the MTA offers is asked for. */
+/* Protocol v6: skip the connection, HELO and unknown commands (never
+ * used), and send no reply to MAIL, RCPT, headers, end of headers and body
+ * chunks, where our answer is always "go on" (the decision comes at DATA
+ * and at end of message).  Only what the MTA offers is asked for. */
 static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
 			     unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	(void)f2;
 	(void)f3;
 	msg_ctx *m = ctx_get(ctx);
-	unsigned long want = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
-			     SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
+	unsigned long want = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_MAIL |
+			     SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_DELRCPT);
 	*pf1 = f1 & want;
 	*pf2 = 0;

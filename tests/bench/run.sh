@@ -27,6 +27,12 @@ stop_all() {
 }
 trap stop_all EXIT
 
+wait_unix() {
+	i=0
+	while [ $i -lt 100 ] && ! python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.connect('$1')" 2>/dev/null; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
 SINK=$(free_port)
 mkdir -p "$T/sinkq"
 chown postfix "$T/sinkq"
@@ -50,7 +56,8 @@ MILTER_PID_BENCH=$MILTER_PID
 sed -e 's/^on_processed = .*/on_processed = deliver/' -e "s|^socket = .*|socket = unix:$T/milter-deliver.sock|" \
 	"$CONF" >"$T/deliver.conf"
 "$MILTER" -f -c "$T/deliver.conf" 2>>"$T/milter-deliver.log" &
-PIDS="$PIDS $!"
+DELIVER_PID=$!
+PIDS="$PIDS $DELIVER_PID"
 for n in none ref cm eom disc cmd; do
 	port=$(free_port)
 	eval "PORT_$n=$port"
@@ -65,12 +72,6 @@ for n in none ref cm eom disc cmd; do
 	[ "$n" = cmd ] && wait_unix "$T/milter-deliver.sock"
 	PF_NAME=pf-$n start_postfix "$port" "$SINK" "$sock" >/dev/null || { echo "bench: Postfix $n did not start" >&2; exit 0; }
 done
-wait_unix() {
-	i=0
-	while [ $i -lt 100 ] && ! python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.connect('$1')" 2>/dev/null; do
-		sleep 0.1; i=$((i + 1))
-	done
-}
 qwait() { # wait until the instance's queue is empty (30 s at most)
 	i=0
 	while [ $i -lt 300 ] && [ -n "$(find "$T/pf-$1/queue/active" "$T/pf-$1/queue/incoming" "$T/pf-$1/queue/deferred" -type f 2>/dev/null | head -1)" ]; do
@@ -142,6 +143,8 @@ put rss_replies "$RSS_N"
 # 4. outbox delivery against smtp-source to the same sink
 say "4. outbox: $((OUTBOX * 2)) queued mails, outbox deliver vs smtp-source, one SMTP session each"
 stop_milter
+kill -TERM "$DELIVER_PID" 2>/dev/null
+wait "$DELIVER_PID" 2>/dev/null
 sqlite3 "$T/contacts.db" "UPDATE outbox SET state = 'sent' WHERE state IN ('queued', 'sending')"
 "$B/bench_tool" setup "$CONF" "$OUTBOX" "$T/outbox.tsv" 2>/dev/null
 n_out=$(sqlite3 "$T/contacts.db" "SELECT COUNT(*) FROM outbox WHERE state = 'queued'")

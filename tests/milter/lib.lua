@@ -19,8 +19,11 @@ end
 function open()
 	local conn = mt.connect(SOCK, 40, 0.25)
 	expect(conn ~= nil, "cannot connect to " .. SOCK)
-	expect(mt.conninfo(conn, "client.example.net", "127.0.0.1") == nil, "conninfo failed")
-	step_ok(conn, SMFIP_NR_CONN, "connect")
+	expect(mt.negotiate(conn, nil, nil, nil) == nil, "negotiation failed")
+	if not mt.test_option(conn, SMFIP_NOCONNECT) then
+		expect(mt.conninfo(conn, "client.example.net", "127.0.0.1") == nil, "conninfo failed")
+		step_ok(conn, SMFIP_NR_CONN, "connect")
+	end
 	if not mt.test_option(conn, SMFIP_NOHELO) then
 		expect(mt.helo(conn, "client.example.net") == nil, "helo failed")
 		step_ok(conn, SMFIP_NR_HELO, "helo")
