@@ -13,7 +13,7 @@ LOAD="python3 $top/tests/bench/load.py"
 RES="$T/results"
 : >"$RES"
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	ORD=600 ROUNDS=3 REPLIES=300 SMALL=10000 BIG=100000 DECIDE=300 OUTBOX=300 RSS_N=2000
+	ORD=300 ROUNDS=3 REPLIES=120 SMALL=10000 BIG=50000 DECIDE=200 OUTBOX=200 RSS_N=1200
 else
 	ORD=2000 ROUNDS=3 REPLIES=1000 SMALL=10000 BIG=1000000 DECIDE=1000 OUTBOX=1000 RSS_N=10000
 fi
@@ -27,12 +27,6 @@ stop_all() {
 }
 trap stop_all EXIT
 
-wait_unix() {
-	i=0
-	while [ $i -lt 100 ] && ! python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.connect('$1')" 2>/dev/null; do
-		sleep 0.1; i=$((i + 1))
-	done
-}
 SINK=$(free_port)
 mkdir -p "$T/sinkq"
 chown postfix "$T/sinkq"

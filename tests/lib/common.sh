@@ -118,6 +118,14 @@ wait_port() { # PORT: until a TCP connection succeeds (5 s at most)
 	return 1
 }
 sink_count() { ls "$T/sink" 2>/dev/null | wc -l; }
+wait_unix() { # PATH: until a connection to the UNIX socket succeeds (10 s at most)
+	i=0
+	while [ $i -lt 100 ]; do
+		python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.connect('$1')" 2>/dev/null && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
 
 cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done

@@ -73,13 +73,7 @@ start_milter() {
 	"$MILTER" -f -c "$CONF" "$@" 2>>"$T/milter.log" &
 	MILTER_PID=$!
 	PIDS="$PIDS $MILTER_PID"
-	sock=$(sed -n 's/^socket = unix://p' "$CONF")
-	i=0
-	while [ $i -lt 100 ]; do
-		python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.connect('$sock')" 2>/dev/null && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
+	wait_unix "$(sed -n 's/^socket = unix://p' "$CONF")"
 }
 stop_milter() { kill -TERM "$MILTER_PID" 2>/dev/null; wait "$MILTER_PID" 2>/dev/null; }
 

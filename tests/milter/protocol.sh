@@ -23,12 +23,7 @@ start_milter() {
 	"$MILTER" -f -c "$CONF" -p "$SOCK" 2>>"$T/milter.log" &
 	MILTER_PID=$!
 	PIDS="$PIDS $MILTER_PID"
-	i=0
-	while [ $i -lt 100 ]; do
-		python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.connect('$T/milter.sock')" 2>/dev/null && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
+	wait_unix "$T/milter.sock"
 }
 mt() { # CASE VAR=VALUE...
 	case_name=$1; shift
