@@ -15,33 +15,35 @@ static const char *lang_of(cm_core *c, const char *nic)
 	return c->cfg->default_lang;
 }
 
-/* Queue a mail of kind to one party of req. */
+/* Queue a mail of kind to one party of req (services: for done mails). */
 static cm_status notify(cm_core *c, cm_mail_kind kind, const cm_request *req, const cm_party *to,
-			const cm_party *other, const char *token, const char *reason, int64_t now, cm_err *err)
+			const cm_party *other, const char *token, const char *reason, const GArray *services,
+			int64_t now, cm_err *err)
+{
+	cm_mail_ctx ctx = {
+		.kind = kind, .lang = lang_of(c, to->nic), .rcpt = to->email, .req = req, .party = to,
+		.other = other, .token = token, .services = services, .reason = reason,
+	};
+	return outbox_enqueue(c->st, c->cfg, &ctx, to->nic, now, NULL, err);
+}
+
+/* Tell both contacts; a done mail lists the group's services, read once. */
+static cm_status notify_both(cm_core *c, cm_mail_kind kind, const cm_request *req, const cm_party p[2],
+			     const char *reason, int64_t now, cm_err *err)
 {
 	GArray *services = NULL;
 	cm_status st = CM_OK;
 	if (kind == CM_MAIL_DONE) {
 		services = g_array_new(FALSE, FALSE, sizeof(cm_service));
-		if ((st = c->st->ops->service_list(c->st, req->group, services, err)))
-			goto out;
+		st = c->st->ops->service_list(c->st, req->group, services, err);
 	}
-	cm_mail_ctx ctx = {
-		.kind = kind, .lang = lang_of(c, to->nic), .rcpt = to->email, .req = req, .party = to,
-		.other = other, .token = token, .services = services, .reason = reason,
-	};
-	st = outbox_enqueue(c->st, c->cfg, &ctx, to->nic, now, NULL, err);
-out:
+	if (st == CM_OK)
+		st = notify(c, kind, req, &p[CM_SIDE_FROM], &p[CM_SIDE_TO], NULL, reason, services, now, err);
+	if (st == CM_OK)
+		st = notify(c, kind, req, &p[CM_SIDE_TO], &p[CM_SIDE_FROM], NULL, reason, services, now, err);
 	if (services)
 		g_array_free(services, TRUE);
 	return st;
-}
-
-static cm_status notify_both(cm_core *c, cm_mail_kind kind, const cm_request *req, const cm_party p[2],
-			     const char *reason, int64_t now, cm_err *err)
-{
-	cm_status st = notify(c, kind, req, &p[CM_SIDE_FROM], &p[CM_SIDE_TO], NULL, reason, now, err);
-	return st ? st : notify(c, kind, req, &p[CM_SIDE_TO], &p[CM_SIDE_FROM], NULL, reason, now, err);
 }
 
 /* A fresh token for one party: stored as a hash, mailed in clear. */
@@ -58,7 +60,7 @@ static cm_status send_validation(cm_core *c, const cm_request *req, const cm_par
 	token_encode(&tok, text);
 	if ((st = c->st->ops->token_insert(c->st, hash, req->id, side, now, err)))
 		return st;
-	return notify(c, CM_MAIL_VALIDATION, req, &p[side], &p[1 - side], text, NULL, now, err);
+	return notify(c, CM_MAIL_VALIDATION, req, &p[side], &p[1 - side], text, NULL, NULL, now, err);
 }
 
 /* ---- create ---- */
@@ -336,7 +338,7 @@ static cm_status decide_tx(cm_core *c, int64_t id, const cm_token *tok, cm_decis
 	} else if (other->decision == CM_DECISION_ACCEPTED) {
 		if ((st = complete(c, &req, p, now, err)))
 			return st;
-	} else if ((st = notify(c, CM_MAIL_WAITING, &req, me, other, NULL, NULL, now, err))) {
+	} else if ((st = notify(c, CM_MAIL_WAITING, &req, me, other, NULL, NULL, NULL, now, err))) {
 		return st;
 	}
 	if (message_id && *message_id && (st = c->st->ops->reply_record(c->st, message_id, hash, req.id, d, now, err)))

@@ -109,19 +109,14 @@ start_sink() { # PORT: an SMTP sink writing each mail to $T/sink/
 	wait_port "$1"
 }
 stop_sink() { [ -n "${SINK_PID:-}" ] && kill "$SINK_PID" 2>/dev/null; wait "$SINK_PID" 2>/dev/null; SINK_PID=""; }
-wait_port() { # PORT: until a TCP connection succeeds (5 s at most)
-	i=0
-	while [ $i -lt 50 ]; do
-		python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
+wait_port() { wait_connect "socket.create_connection(('127.0.0.1', $1), 0.2)"; } # PORT on loopback
 sink_count() { ls "$T/sink" 2>/dev/null | wc -l; }
-wait_unix() { # PATH: until a connection to the UNIX socket succeeds (10 s at most)
+wait_unix() { wait_connect "socket.socket(socket.AF_UNIX).connect('$1')"; } # PATH of a UNIX socket
+# wait_connect PYTHON-EXPR: until the connection it makes succeeds (10 s at most).
+wait_connect() {
 	i=0
 	while [ $i -lt 100 ]; do
-		python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.connect('$1')" 2>/dev/null && return 0
+		python3 -c "import socket; $1" 2>/dev/null && return 0
 		sleep 0.1; i=$((i + 1))
 	done
 	return 1
