@@ -47,6 +47,7 @@ cm_status cm_err_set(cm_err *err, cm_status st, const char *fmt, ...)
 #define CM_EMAIL_MAX 254  /* RFC 5321 path limit */
 #define CM_REASON_MAX 256
 #define CM_SERVICE_MAX 128
+#define CM_NAME_MAX 128   /* a person's or company's name, UTF-8 bytes */
 
 typedef enum { CM_ROLE_ADMIN = 1, CM_ROLE_TECH = 2, CM_ROLE_BILLING = 4 } cm_role;
 #define CM_ROLE_ALL (CM_ROLE_ADMIN | CM_ROLE_TECH | CM_ROLE_BILLING)
@@ -62,11 +63,12 @@ typedef enum {
 
 typedef enum { CM_DECISION_NONE = 0, CM_DECISION_ACCEPTED, CM_DECISION_REFUSED } cm_decision;
 typedef enum { CM_SIDE_FROM = 0, CM_SIDE_TO = 1 } cm_side;
-typedef enum { CM_VIA_NONE = 0, CM_VIA_EMAIL, CM_VIA_CLI } cm_via;
+typedef enum { CM_VIA_NONE = 0, CM_VIA_EMAIL, CM_VIA_CLI, CM_VIA_WEB } cm_via;
 
 typedef struct {
 	char nic[CM_NIC_MAX + 1];
 	char email[CM_EMAIL_MAX + 1];
+	char name[CM_NAME_MAX + 1]; /* "" = unknown: mails greet the NIC */
 	char lang[3];
 	bool voip_validated;
 	bool payments_ok;

@@ -302,3 +302,40 @@ out:
 	}
 	return st;
 }
+
+cm_status mail_check_templates(const cm_config *cfg, cm_err *err)
+{
+	static const char *const langs[] = {"fr", "en"};
+	cm_request req = {.id = 1, .roles = CM_ROLE_TECH | CM_ROLE_BILLING, .state = CM_STATE_PENDING};
+	cm_party p[2] = {{.request_id = 1, .side = CM_SIDE_FROM}, {.request_id = 1, .side = CM_SIDE_TO}};
+	cm_service sv = {.name = "0033972101010", .kind = "number"};
+	GArray *services = g_array_new(FALSE, FALSE, sizeof(cm_service));
+	cm_status st = CM_OK;
+	g_array_append_val(services, sv);
+	cm_strlcpy(req.group, "ab12345-ovh-1", sizeof req.group);
+	cm_strlcpy(req.from_nic, "xx1234-ovh", sizeof req.from_nic);
+	cm_strlcpy(req.to_nic, "yy5678-ovh", sizeof req.to_nic);
+	cm_strlcpy(req.asked_by, "xx1234-ovh", sizeof req.asked_by);
+	req.created_at = 1764223000;
+	req.expires_at = req.created_at + 14 * 86400;
+	cm_strlcpy(p[0].nic, req.from_nic, sizeof p[0].nic);
+	cm_strlcpy(p[0].email, "alice@example.com", sizeof p[0].email);
+	cm_strlcpy(p[1].nic, req.to_nic, sizeof p[1].nic);
+	cm_strlcpy(p[1].email, "bob@example.net", sizeof p[1].email);
+	for (int k = CM_MAIL_VALIDATION; st == CM_OK && k <= CM_MAIL_NOTICE; k++) {
+		for (size_t l = 0; st == CM_OK && l < G_N_ELEMENTS(langs); l++) {
+			cm_mail_ctx ctx = {
+				.kind = (cm_mail_kind)k, .lang = langs[l], .rcpt = p[0].email,
+				.req = k == CM_MAIL_NOTICE ? NULL : &req, .party = &p[0], .other = &p[1],
+				.token = k == CM_MAIL_VALIDATION ? CM_TOKEN_PLACEHOLDER : NULL,
+				.services = services, .reason = "sample reason",
+			};
+			char *msg = NULL, sender[CM_EMAIL_MAX + 1];
+			size_t len;
+			st = mail_compose(cfg, &ctx, 1, req.created_at, &msg, &len, sender, err);
+			g_free(msg);
+		}
+	}
+	g_array_free(services, TRUE);
+	return st;
+}

@@ -19,7 +19,8 @@ typedef struct {
  * NICs and group names are normalised, e-mails checked. */
 cm_status core_account_add(cm_core *c, cm_account *a, int64_t now, cm_err *err);
 /* NULL / -1 leave a field as it is; a new e-mail clears the bouncing mark. */
-cm_status core_account_set(cm_core *c, const char *nic, const char *email, const char *lang, int voip, int payments,
+cm_status core_account_set(cm_core *c, const char *nic, const char *email, const char *name, const char *lang,
+			   int voip, int payments,
 			   cm_err *err);
 cm_status core_group_add(cm_core *c, cm_group *g, int64_t now, cm_err *err);
 cm_status core_service_add(cm_core *c, const char *group, const char *service, const char *kind, cm_err *err);

@@ -3,6 +3,8 @@
  * statements cached per connection, bind parameters only. */
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,6 +63,13 @@ static const char *const migrations[] = {
 	" decision TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY(message_id, token_hash)) WITHOUT ROWID;"
 	"CREATE TABLE failures(key TEXT NOT NULL, at INTEGER NOT NULL);"
 	"CREATE INDEX failures_key ON failures(key, at);",
+	/* 3: account names for greetings; tokens derived from a secret outside
+	 * the store (rule 6): each party's current token serial, and which
+	 * party's token an outbox message carries as a placeholder. */
+	"ALTER TABLE accounts ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE parties ADD COLUMN token_serial INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE outbox ADD COLUMN token_side TEXT;"
+	"ALTER TABLE outbox ADD COLUMN token_serial INTEGER;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -210,7 +219,7 @@ static cm_status sq_account_get(cm_store *st, const char *nic, cm_account *out, 
 {
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT nic, email, lang, voip_validated, payments_ok, bouncing"
+	cm_status rs = sq_prep(s, "SELECT nic, email, lang, voip_validated, payments_ok, bouncing, name"
 				  " FROM accounts WHERE nic = ?1", &q, err);
 	if (rs)
 		return rs;
@@ -224,6 +233,7 @@ static cm_status sq_account_get(cm_store *st, const char *nic, cm_account *out, 
 		out->voip_validated = sqlite3_column_int(q, 3);
 		out->payments_ok = sqlite3_column_int(q, 4);
 		out->bouncing = sqlite3_column_int(q, 5);
+		col_copy(q, 6, out->name, sizeof out->name);
 	}
 	sqlite3_reset(q);
 	if (rc == SQLITE_DONE)
@@ -236,7 +246,7 @@ static cm_status sq_account_insert(cm_store *st, const cm_account *a, int64_t no
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
 	cm_status rs = sq_prep(s, "INSERT INTO accounts(nic, email, lang, voip_validated, payments_ok, bouncing,"
-				  " created_at) VALUES(?1, ?2, ?3, ?4, ?5, 0, ?6)", &q, err);
+				  " created_at, name) VALUES(?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)", &q, err);
 	if (rs)
 		return rs;
 	bind_text(q, 1, a->nic);
@@ -245,6 +255,7 @@ static cm_status sq_account_insert(cm_store *st, const cm_account *a, int64_t no
 	sqlite3_bind_int(q, 4, a->voip_validated);
 	sqlite3_bind_int(q, 5, a->payments_ok);
 	sqlite3_bind_int64(q, 6, now);
+	bind_text(q, 7, a->name);
 	rs = sq_exec_stmt(s, q, "account insert", NULL, err);
 	if (rs == CM_ERR_RULE)
 		return cm_err_set(err, CM_ERR_RULE, "account %s exists already", a->nic);
@@ -256,7 +267,7 @@ static cm_status sq_account_update(cm_store *st, const cm_account *a, cm_err *er
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
 	cm_status rs = sq_prep(s, "UPDATE accounts SET email = ?2, lang = ?3, voip_validated = ?4,"
-				  " payments_ok = ?5, bouncing = ?6 WHERE nic = ?1", &q, err);
+				  " payments_ok = ?5, bouncing = ?6, name = ?7 WHERE nic = ?1", &q, err);
 	if (rs)
 		return rs;
 	bind_text(q, 1, a->nic);
@@ -265,6 +276,7 @@ static cm_status sq_account_update(cm_store *st, const cm_account *a, cm_err *er
 	sqlite3_bind_int(q, 4, a->voip_validated);
 	sqlite3_bind_int(q, 5, a->payments_ok);
 	sqlite3_bind_int(q, 6, a->bouncing);
+	bind_text(q, 7, a->name);
 	int n = 0;
 	rs = sq_exec_stmt(s, q, "account update", &n, err);
 	if (rs == CM_OK && n == 0)
@@ -541,7 +553,10 @@ static cm_status sq_party_pair(cm_store *st, int64_t request_id, cm_party out[2]
 			      : strcmp(buf, "refused") == 0 ? CM_DECISION_REFUSED : CM_DECISION_NONE;
 		p->decided_at = sqlite3_column_int64(q, 4);
 		col_copy(q, 5, buf, sizeof buf);
-		p->via = strcmp(buf, "email") == 0 ? CM_VIA_EMAIL : strcmp(buf, "cli") == 0 ? CM_VIA_CLI : CM_VIA_NONE;
+		p->via = strcmp(buf, "email") == 0 ? CM_VIA_EMAIL
+			 : strcmp(buf, "cli") == 0 ? CM_VIA_CLI
+			 : strcmp(buf, "web") == 0 ? CM_VIA_WEB
+						   : CM_VIA_NONE;
 		p->bouncing = sqlite3_column_int(q, 6);
 		seen++;
 	}
@@ -1083,6 +1098,17 @@ cm_status store_sqlite_open(const char *path, const cm_store_opts *opts, cm_stor
 	if (!opts->create && access(path, F_OK) != 0) {
 		st = cm_err_set(err, CM_ERR_USAGE, "store %s does not exist; run 'contactctl init' first", path);
 		goto out;
+	}
+	if (opts->create) {
+		/* Made by us, readable by its owner only (0600): SQLite gives its
+		 * -wal and -shm files the database file's mode. */
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0)
+			close(fd);
+		else if (errno != EEXIST) {
+			st = cm_err_set(err, CM_ERR_IO, "cannot create store %s: %s", path, strerror(errno));
+			goto out;
+		}
 	}
 	int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
 	if (rc != SQLITE_OK) {

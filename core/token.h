@@ -12,6 +12,12 @@
 #define CM_TOKEN_CHARS 26
 #define CM_TOKEN_HASH_BYTES 32
 
+/* What a queued or sent message holds where its token goes (SPEC rule 6):
+ * 26 symbols that no token can be ('U' is not a Crockford symbol).  The
+ * outbox puts the token, recomputed from the secret, in its place when the
+ * mail is sent or shown. */
+#define CM_TOKEN_PLACEHOLDER "UUUUUUUUUUUUUUUUUUUUUUUUUU"
+
 typedef struct {
 	unsigned char raw[CM_TOKEN_BYTES];
 } cm_token;

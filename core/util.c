@@ -77,7 +77,7 @@ const char *cm_decision_str(cm_decision d)
 
 const char *cm_via_str(cm_via v)
 {
-	return v == CM_VIA_EMAIL ? "email" : v == CM_VIA_CLI ? "cli" : NULL;
+	return v == CM_VIA_EMAIL ? "email" : v == CM_VIA_CLI ? "cli" : v == CM_VIA_WEB ? "web" : NULL;
 }
 
 const char *cm_side_str(cm_side s) { return s == CM_SIDE_FROM ? "from" : "to"; }

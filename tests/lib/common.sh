@@ -67,6 +67,7 @@ request_ttl = ${TTL:-14d}
 max_failures = ${MAX_FAILURES:-10}
 trusted_authserv_id = ${AUTHSERV:-}
 sweep_interval = ${SWEEP:-60s}
+secret_file = $T/secret
 [templates]
 dir = $top/config/templates
 default_lang = fr

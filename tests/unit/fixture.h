@@ -35,6 +35,12 @@ static inline int fx_setup(void **state)
 	f->cfg = config_defaults();
 	g_free(f->cfg->templates_dir);
 	f->cfg->templates_dir = g_strdup("config/templates");
+	g_free(f->cfg->validate_url);
+	f->cfg->validate_url = g_strdup("https://manager.example.com/contacts/{id}?token={token}");
+	/* The secret policy.secret_file would hold: fixed, so tests can
+	 * recompute tokens. */
+	memset(f->cfg->secret, 0x5a, 32);
+	f->cfg->secret_len = 32;
 	g_free(f->cfg->store_path);
 	f->cfg->store_path = g_build_filename(f->dir, "store.db", NULL);
 	cm_store_opts o = {.create = true, .busy_timeout = 5000};

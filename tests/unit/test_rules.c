@@ -81,7 +81,7 @@ static void billing_needs_both_accounts_ready_at_creation(void **state)
 			 CM_ERR_RULE);
 	assert_non_null(strstr(err.msg, "dave-ovh has neither"));
 	/* The outgoing side is checked too. */
-	assert_int_equal(core_account_set(&f->core, "alice-ovh", NULL, NULL, -1, 0, &err), CM_OK);
+	assert_int_equal(core_account_set(&f->core, "alice-ovh", NULL, NULL, NULL, -1, 0, &err), CM_OK);
 	assert_int_equal(core_request_create(&f->core, "g1-ovh-1", "alice-ovh", NULL, NULL, "bob-ovh", f->now, ids, &err),
 			 CM_ERR_RULE);
 	assert_non_null(strstr(err.msg, "alice-ovh is not up to date with payments"));
@@ -321,7 +321,7 @@ static void billing_no_longer_ready_at_completion_fails_and_changes_nothing(void
 	int64_t id = fx_create(f, "alice-ovh", NULL, NULL, "bob-ovh");
 	cm_token a = fx_token(f, id, "alice@example.com"), b = fx_token(f, id, "bob@example.net");
 	assert_int_equal(decide(f, id, &a, CM_DECISION_ACCEPTED, NULL), CM_OK);
-	assert_int_equal(core_account_set(&f->core, "bob-ovh", NULL, NULL, 0, -1, &err), CM_OK);
+	assert_int_equal(core_account_set(&f->core, "bob-ovh", NULL, NULL, NULL, 0, -1, &err), CM_OK);
 	assert_int_equal(decide(f, id, &b, CM_DECISION_ACCEPTED, NULL), CM_OK);
 	cm_request r = fx_request(f, id);
 	assert_int_equal(r.state, CM_STATE_FAILED);
