@@ -109,6 +109,7 @@ typedef struct {
 	int64_t decided_at;
 	cm_via via;
 	bool bouncing;
+	int token_serial;  /* serial of the party's current token (token_derive) */
 } cm_party;
 
 typedef enum {
@@ -135,6 +136,8 @@ typedef struct {
 	int attempts;
 	int64_t next_attempt_at, created_at, sent_at;
 	char last_error[CM_REASON_MAX + 1];
+	int token_side;    /* whose token replaces the placeholder: CM_SIDE_*, or -1 for none */
+	int token_serial;
 } cm_outbox_item;
 
 typedef struct {

@@ -13,10 +13,24 @@ static cm_status nic_check(char *nic, const char *what, cm_err *err)
 	return CM_OK;
 }
 
-static cm_status email_check(const char *email, cm_err *err)
+static cm_status email_check(cm_core *c, const char *email, cm_err *err)
 {
 	if (!cm_email_valid(email))
-		return cm_err_set(err, CM_ERR_USAGE, "malformed e-mail address '%s'", email);
+		return cm_err_set(err, CM_ERR_USAGE,
+				  "malformed e-mail address '%s': expected local-part@domain.example, plain ASCII",
+				  email);
+	/* Our own validation and bounce addresses would make a mail loop. */
+	const char *at = strrchr(email, '@');
+	const char *loc = c->cfg->validation_local;
+	size_t llen = strlen(loc), local_len = (size_t)(at - email);
+	bool ours_domain = g_ascii_strcasecmp(at + 1, c->cfg->validation_domain) == 0;
+	bool ours_local = (local_len >= llen && g_ascii_strncasecmp(email, loc, llen) == 0 &&
+			   (local_len == llen || email[llen] == '+')) ||
+			  (local_len >= 8 && g_ascii_strncasecmp(email, "bounces+", 8) == 0) ||
+			  (local_len == 7 && g_ascii_strncasecmp(email, "bounces", 7) == 0);
+	if (ours_domain && ours_local)
+		return cm_err_set(err, CM_ERR_USAGE, "'%s' is one of this service's own addresses, not a contact's",
+				  email);
 	return CM_OK;
 }
 
@@ -51,7 +65,7 @@ cm_status core_account_add(cm_core *c, cm_account *a, int64_t now, cm_err *err)
 	cm_status st;
 	if (!a->lang[0])
 		cm_strlcpy(a->lang, c->cfg->default_lang, sizeof a->lang);
-	if ((st = nic_check(a->nic, "NIC", err)) || (st = email_check(a->email, err)) ||
+	if ((st = nic_check(a->nic, "NIC", err)) || (st = email_check(c, a->email, err)) ||
 	    (st = name_check(a->name, err)) || (st = lang_check(a->lang, err)))
 		return st;
 	CORE_TX(c, true, account_add_tx(c, a, now, err));
@@ -90,7 +104,7 @@ cm_status core_account_set(cm_core *c, const char *nic_in, const char *email, co
 	cm_status st;
 	if (!cm_strlcpy(nic, nic_in, sizeof nic))
 		return cm_err_set(err, CM_ERR_USAGE, "malformed NIC: longer than %d characters", CM_NIC_MAX);
-	if ((st = nic_check(nic, "NIC", err)) || (email && (st = email_check(email, err))) ||
+	if ((st = nic_check(nic, "NIC", err)) || (email && (st = email_check(c, email, err))) ||
 	    (name && (st = name_check(name, err))) || (lang && (st = lang_check(lang, err))))
 		return st;
 	CORE_TX(c, true, account_set_tx(c, nic, email, name, lang, voip, payments, err));

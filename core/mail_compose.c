@@ -190,7 +190,10 @@ static GMimeTextPart *text_part(const char *subtype, const char *body)
 	g_object_unref(content);
 	g_object_unref(stream);
 	g_mime_text_part_set_charset(p, "utf-8");
-	g_mime_part_set_content_encoding(GMIME_PART(p), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	/* 8bit, not quoted-printable: the token's placeholder must stand
+	 * literally in the stored message, never cut by a soft line break
+	 * (outbox_render puts the token there when the mail is sent). */
+	g_mime_part_set_content_encoding(GMIME_PART(p), GMIME_CONTENT_ENCODING_8BIT);
 	return p;
 }
 

@@ -32,8 +32,16 @@ typedef struct {
 	char *message_id;              /* without angle brackets (g_free) */
 	char *new_text;                /* UTF-8 (g_free) */
 	char reason[CM_REASON_MAX + 1]; /* why no decision can be read, "" if one can */
-	int64_t bounce_of;             /* outbox id from a bounces+ID recipient, 0 if none */
-	GPtrArray *auth_results;       /* raw Authentication-Results values (g_free each) */
+	int64_t bounce_of;             /* outbox id from a bounces+ID-SIG recipient, 0 if none */
+	char bounce_sig[CM_BOUNCE_SIG_CHARS + 1]; /* its SIG as written ("" if none); checked by the caller */
+	int from_count;                /* mailboxes in From: a decision needs exactly one */
+	/* Authentication-Results values above the first Received: header, in
+	 * order: only those can be our own server's (RFC 8601 section 5). */
+	GPtrArray *auth_results;
+	/* A delivery status notification (multipart/report, delivery-status):
+	 * the recipients its failed actions name, lowercased (g_free each). */
+	bool dsn;
+	GPtrArray *dsn_failed;
 } cm_reply;
 
 /* What the envelope said, when known (milter); NULLs for `contactctl parse`,
@@ -51,7 +59,8 @@ void reply_understand(const char *raw, size_t len, const cm_reply_env *env, cm_r
 void reply_clear(cm_reply *r);
 
 /* Read the local part detail of one of our addresses: "TOKEN",
- * "accept-TOKEN", "refuse-TOKEN", or the bounce form "bounces+ID".
+ * "accept-TOKEN", "refuse-TOKEN", or the bounce form "bounces+ID-SIG"
+ * (the signature is read by reply_understand into bounce_sig).
  * Returns true if addr is at the validation address (with or without a
  * detail); *bounce_id > 0 for a bounce address. */
 bool reply_address_parse(const char *addr, const char *local, const char *domain, bool *has_token, cm_token *tok,

@@ -15,16 +15,19 @@ static const char *lang_of(cm_core *c, const char *nic)
 	return c->cfg->default_lang;
 }
 
-/* Queue a mail of kind to one party of req (services: for done mails). */
+/* Queue a mail of kind to one party of req (services: for done mails).
+ * with_token: the mail carries the party's current token (validation). */
 static cm_status notify(cm_core *c, cm_mail_kind kind, const cm_request *req, const cm_party *to,
-			const cm_party *other, const char *token, const char *reason, const GArray *services,
+			const cm_party *other, bool with_token, const char *reason, const GArray *services,
 			int64_t now, cm_err *err)
 {
 	cm_mail_ctx ctx = {
 		.kind = kind, .lang = lang_of(c, to->nic), .rcpt = to->email, .req = req, .party = to,
-		.other = other, .token = token, .services = services, .reason = reason,
+		.other = other, .token = with_token ? CM_TOKEN_PLACEHOLDER : NULL, .services = services,
+		.reason = reason,
 	};
-	return outbox_enqueue(c->st, c->cfg, &ctx, to->nic, now, NULL, err);
+	return outbox_enqueue(c->st, c->cfg, &ctx, to->nic, with_token ? (int)to->side : -1, to->token_serial, now,
+			      NULL, err);
 }
 
 /* Tell both contacts; a done mail lists the group's services, read once. */
@@ -38,29 +41,32 @@ static cm_status notify_both(cm_core *c, cm_mail_kind kind, const cm_request *re
 		st = c->st->ops->service_list(c->st, req->group, services, err);
 	}
 	if (st == CM_OK)
-		st = notify(c, kind, req, &p[CM_SIDE_FROM], &p[CM_SIDE_TO], NULL, reason, services, now, err);
+		st = notify(c, kind, req, &p[CM_SIDE_FROM], &p[CM_SIDE_TO], false, reason, services, now, err);
 	if (st == CM_OK)
-		st = notify(c, kind, req, &p[CM_SIDE_TO], &p[CM_SIDE_FROM], NULL, reason, services, now, err);
+		st = notify(c, kind, req, &p[CM_SIDE_TO], &p[CM_SIDE_FROM], false, reason, services, now, err);
 	if (services)
 		g_array_free(services, TRUE);
 	return st;
 }
 
-/* A fresh token for one party: stored as a hash, mailed in clear. */
-static cm_status send_validation(cm_core *c, const cm_request *req, const cm_party p[2], cm_side side, int64_t now,
+/* A fresh token for one party (the next serial), derived from the secret:
+ * the store keeps its hash, the queued mail a placeholder (rule 6). */
+static cm_status send_validation(cm_core *c, const cm_request *req, cm_party p[2], cm_side side, int64_t now,
 				 cm_err *err)
 {
 	cm_token tok;
 	unsigned char hash[CM_TOKEN_HASH_BYTES];
-	char text[CM_TOKEN_CHARS + 1];
-	cm_status st = token_generate(&tok, err);
-	if (st)
-		return st;
+	cm_status st;
+	if (!c->cfg->secret_len)
+		return cm_err_set(err, CM_ERR_USAGE, "no secret to derive tokens: %s is missing (run contactctl init)",
+				  c->cfg->secret_file);
+	int serial = p[side].token_serial + 1;
+	token_derive(c->cfg->secret, c->cfg->secret_len, req->id, side, serial, &tok);
 	token_hash(&tok, hash);
-	token_encode(&tok, text);
-	if ((st = c->st->ops->token_insert(c->st, hash, req->id, side, now, err)))
+	if ((st = c->st->ops->token_insert(c->st, hash, req->id, side, serial, now, err)))
 		return st;
-	return notify(c, CM_MAIL_VALIDATION, req, &p[side], &p[1 - side], text, NULL, NULL, now, err);
+	p[side].token_serial = serial;
+	return notify(c, CM_MAIL_VALIDATION, req, &p[side], &p[1 - side], true, NULL, NULL, now, err);
 }
 
 /* ---- create ---- */
@@ -137,10 +143,12 @@ static cm_status create_tx(cm_core *c, const char *group, const char *by, role_m
 		if (!moves[i].nic)
 			continue;
 		cm_request req = {0};
-		cm_strlcpy(req.group, group, sizeof req.group);
-		cm_strlcpy(req.from_nic, holder(&g, moves[i].role), sizeof req.from_nic);
-		cm_strlcpy(req.to_nic, moves[i].nic, sizeof req.to_nic);
-		cm_strlcpy(req.asked_by, by, sizeof req.asked_by);
+		/* Every NIC here was normalised and bounded, or read from the store. */
+		if (!cm_strlcpy(req.group, group, sizeof req.group) ||
+		    !cm_strlcpy(req.from_nic, holder(&g, moves[i].role), sizeof req.from_nic) ||
+		    !cm_strlcpy(req.to_nic, moves[i].nic, sizeof req.to_nic) ||
+		    !cm_strlcpy(req.asked_by, by, sizeof req.asked_by))
+			return cm_err_set(err, CM_ERR_INTERNAL, "a NIC longer than %d characters", CM_NIC_MAX);
 		for (int j = i; j < 3; j++) {
 			if (moves[j].nic && strcmp(moves[j].nic, req.to_nic) == 0 &&
 			    strcmp(holder(&g, moves[j].role), req.from_nic) == 0) {
@@ -164,10 +172,10 @@ static cm_status create_tx(cm_core *c, const char *group, const char *by, role_m
 			{.request_id = req.id, .side = CM_SIDE_FROM},
 			{.request_id = req.id, .side = CM_SIDE_TO},
 		};
-		cm_strlcpy(p[0].nic, from_acc.nic, sizeof p[0].nic);
-		cm_strlcpy(p[0].email, from_acc.email, sizeof p[0].email);
-		cm_strlcpy(p[1].nic, to_acc.nic, sizeof p[1].nic);
-		cm_strlcpy(p[1].email, to_acc.email, sizeof p[1].email);
+		memcpy(p[0].nic, from_acc.nic, sizeof p[0].nic);
+		memcpy(p[0].email, from_acc.email, sizeof p[0].email);
+		memcpy(p[1].nic, to_acc.nic, sizeof p[1].nic);
+		memcpy(p[1].email, to_acc.email, sizeof p[1].email);
 		if ((st = c->st->ops->party_insert(c->st, &p[0], err)) ||
 		    (st = c->st->ops->party_insert(c->st, &p[1], err)) ||
 		    (st = send_validation(c, &req, p, CM_SIDE_FROM, now, err)) ||
@@ -231,28 +239,32 @@ static cm_status complete(cm_core *c, cm_request *req, cm_party p[2], int64_t no
 	    (st = c->st->ops->account_get(c->st, req->from_nic, &from, err)) ||
 	    (st = c->st->ops->account_get(c->st, req->to_nic, &to, err)))
 		return st;
+	/* The reason is stored as a code (see request.h); the mails word it
+	 * per language, and the audit keeps the operator's detail. */
 	static const cm_role order[] = {CM_ROLE_ADMIN, CM_ROLE_TECH, CM_ROLE_BILLING};
 	for (int i = 0; i < 3 && !why.msg[0]; i++)
-		if ((req->roles & order[i]) && strcmp(holder(&g, order[i]), req->from_nic) != 0)
+		if ((req->roles & order[i]) && strcmp(holder(&g, order[i]), req->from_nic) != 0) {
 			cm_err_set(&why, CM_ERR_RULE, "%s is no longer the %s contact of group %s", req->from_nic,
 				   cm_role_str(order[i]), req->group);
-	if (!why.msg[0] && (req->roles & CM_ROLE_BILLING))
-		billing_check(&from, &to, &why);
+			snprintf(req->reason, sizeof req->reason, "not_holder:%s", cm_role_str(order[i]));
+		}
+	if (!why.msg[0] && (req->roles & CM_ROLE_BILLING) && billing_check(&from, &to, &why) != CM_OK)
+		snprintf(req->reason, sizeof req->reason, "billing_no_longer_met");
 	req->done_at = now;
 	if (why.msg[0]) {
 		req->state = CM_STATE_FAILED;
-		cm_strlcpy(req->reason, why.msg, sizeof req->reason);
 		if ((st = c->st->ops->request_update(c->st, req, err)) ||
 		    (st = notify_both(c, CM_MAIL_FAILED, req, p, req->reason, now, err)))
 			return st;
-		return core_audit(c, now, req->id, "system", "failed", err, "%s", req->reason);
+		return core_audit(c, now, req->id, "system", "failed", err, "%s", why.msg);
 	}
+	/* The NICs were read from the store, within its bounds. */
 	if (req->roles & CM_ROLE_ADMIN)
-		cm_strlcpy(g.admin, req->to_nic, sizeof g.admin);
+		memcpy(g.admin, req->to_nic, sizeof g.admin);
 	if (req->roles & CM_ROLE_TECH)
-		cm_strlcpy(g.tech, req->to_nic, sizeof g.tech);
+		memcpy(g.tech, req->to_nic, sizeof g.tech);
 	if (req->roles & CM_ROLE_BILLING)
-		cm_strlcpy(g.billing, req->to_nic, sizeof g.billing);
+		memcpy(g.billing, req->to_nic, sizeof g.billing);
 	req->state = CM_STATE_DONE;
 	char roles_buf[32];
 	if ((st = c->st->ops->group_update(c->st, &g, err)) || (st = c->st->ops->request_update(c->st, req, err)) ||
@@ -331,14 +343,14 @@ static cm_status decide_tx(cm_core *c, int64_t id, const cm_token *tok, cm_decis
 	if (d == CM_DECISION_REFUSED) {
 		req.state = CM_STATE_REFUSED;
 		req.done_at = now;
-		snprintf(req.reason, sizeof req.reason, "refused by %s", me->nic);
+		snprintf(req.reason, sizeof req.reason, "refused_by:%s", me->nic);
 		if ((st = c->st->ops->request_update(c->st, &req, err)) ||
 		    (st = notify_both(c, CM_MAIL_REFUSED, &req, p, req.reason, now, err)))
 			return st;
 	} else if (other->decision == CM_DECISION_ACCEPTED) {
 		if ((st = complete(c, &req, p, now, err)))
 			return st;
-	} else if ((st = notify(c, CM_MAIL_WAITING, &req, me, other, NULL, NULL, NULL, now, err))) {
+	} else if ((st = notify(c, CM_MAIL_WAITING, &req, me, other, false, NULL, NULL, now, err))) {
 		return st;
 	}
 	if (message_id && *message_id && (st = c->st->ops->reply_record(c->st, message_id, hash, req.id, d, now, err)))
@@ -413,7 +425,8 @@ static cm_status close_request(cm_core *c, cm_request *req, cm_state state, cm_m
 		return st;
 	req->state = state;
 	req->done_at = now;
-	cm_strlcpy(req->reason, reason, sizeof req->reason);
+	if (!cm_strlcpy(req->reason, reason, sizeof req->reason))
+		return cm_err_set(err, CM_ERR_INTERNAL, "reason too long");
 	if ((st = c->st->ops->request_update(c->st, req, err)) ||
 	    (st = notify_both(c, kind, req, p, reason, now, err)))
 		return st;
@@ -436,7 +449,7 @@ static cm_status cancel_tx(cm_core *c, int64_t id, const char *by, int64_t now, 
 	if (req.state != CM_STATE_PENDING)
 		return cm_err_set(err, CM_ERR_CLOSED, "request %lld is already %s", (long long)id,
 				  cm_state_str(req.state));
-	snprintf(reason, sizeof reason, "cancelled by %s", by);
+	snprintf(reason, sizeof reason, "cancelled_by:%s", by);
 	return close_request(c, &req, CM_STATE_CANCELLED, CM_MAIL_CANCELLED, by, reason, now, err);
 }
 
@@ -451,15 +464,12 @@ cm_status core_request_cancel(cm_core *c, int64_t id, const char *by_in, int64_t
 static cm_status expire_one_tx(cm_core *c, int64_t id, int64_t now, bool *done, cm_err *err)
 {
 	cm_request req;
-	char when[32], reason[CM_REASON_MAX];
 	cm_status st = c->st->ops->request_get(c->st, id, &req, err);
 	*done = false;
 	if (st || req.state != CM_STATE_PENDING || req.expires_at > now)
 		return st; /* answered or cancelled meanwhile */
 	*done = true;
-	snprintf(reason, sizeof reason, "no answer from both contacts by %s",
-		 cm_time_format(req.expires_at, when, sizeof when));
-	return close_request(c, &req, CM_STATE_EXPIRED, CM_MAIL_EXPIRED, "system", reason, now, err);
+	return close_request(c, &req, CM_STATE_EXPIRED, CM_MAIL_EXPIRED, "system", "expired", now, err);
 }
 
 static cm_status expire_one(cm_core *c, int64_t id, int64_t now, bool *done, cm_err *err)

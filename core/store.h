@@ -66,8 +66,9 @@ typedef struct {
 	cm_status (*party_decide)(cm_store *st, int64_t request_id, cm_side side, cm_decision d, cm_via via,
 				  int64_t now, cm_err *err);
 
+	/* Store a token's hash and make serial the party's current token serial. */
 	cm_status (*token_insert)(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], int64_t request_id,
-				  cm_side side, int64_t now, cm_err *err);
+				  cm_side side, int serial, int64_t now, cm_err *err);
 	cm_status (*token_lookup)(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_token_ref *out,
 				  cm_err *err);
 	/* Marks every live token of that party superseded. */

@@ -533,7 +533,7 @@ static cm_status sq_party_pair(cm_store *st, int64_t request_id, cm_party out[2]
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
 	cm_status rs = sq_prep(s, "SELECT p.side, p.nic, p.email, p.decision, p.decided_at, p.via,"
-				  " COALESCE(a.bouncing, 0) FROM parties p LEFT JOIN accounts a ON a.nic = p.nic"
+				  " COALESCE(a.bouncing, 0), p.token_serial FROM parties p LEFT JOIN accounts a ON a.nic = p.nic"
 				  " WHERE p.request_id = ?1", &q, err);
 	if (rs)
 		return rs;
@@ -558,6 +558,7 @@ static cm_status sq_party_pair(cm_store *st, int64_t request_id, cm_party out[2]
 			 : strcmp(buf, "web") == 0 ? CM_VIA_WEB
 						   : CM_VIA_NONE;
 		p->bouncing = sqlite3_column_int(q, 6);
+		p->token_serial = sqlite3_column_int(q, 7);
 		seen++;
 	}
 	sqlite3_reset(q);
@@ -591,7 +592,7 @@ static cm_status sq_party_decide(cm_store *st, int64_t request_id, cm_side side,
 }
 
 static cm_status sq_token_insert(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], int64_t request_id,
-				 cm_side side, int64_t now, cm_err *err)
+				 cm_side side, int serial, int64_t now, cm_err *err)
 {
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
@@ -603,7 +604,14 @@ static cm_status sq_token_insert(cm_store *st, const unsigned char hash[CM_TOKEN
 	sqlite3_bind_int64(q, 2, request_id);
 	bind_text(q, 3, cm_side_str(side));
 	sqlite3_bind_int64(q, 4, now);
-	return sq_exec_stmt(s, q, "token insert", NULL, err);
+	if ((rs = sq_exec_stmt(s, q, "token insert", NULL, err)))
+		return rs;
+	if ((rs = sq_prep(s, "UPDATE parties SET token_serial = ?3 WHERE request_id = ?1 AND side = ?2", &q, err)))
+		return rs;
+	sqlite3_bind_int64(q, 1, request_id);
+	bind_text(q, 2, cm_side_str(side));
+	sqlite3_bind_int(q, 3, serial);
+	return sq_exec_stmt(s, q, "token serial", NULL, err);
 }
 
 static cm_status sq_token_lookup(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_token_ref *out,
@@ -646,7 +654,7 @@ static cm_status sq_token_supersede(cm_store *st, int64_t request_id, cm_side si
 /* ---- outbox ---- */
 
 #define OUT_COLS "id, request_id, kind, nic, rcpt, sender, state, attempts, next_attempt_at, created_at," \
-		 " sent_at, last_error"
+		 " sent_at, last_error, token_side, token_serial"
 
 static void outbox_row(sqlite3_stmt *q, cm_outbox_item *it)
 {
@@ -668,6 +676,9 @@ static void outbox_row(sqlite3_stmt *q, cm_outbox_item *it)
 	it->created_at = sqlite3_column_int64(q, 9);
 	it->sent_at = sqlite3_column_int64(q, 10);
 	col_copy(q, 11, it->last_error, sizeof it->last_error);
+	col_copy(q, 12, buf, sizeof buf);
+	it->token_side = strcmp(buf, "from") == 0 ? CM_SIDE_FROM : strcmp(buf, "to") == 0 ? CM_SIDE_TO : -1;
+	it->token_serial = sqlite3_column_int(q, 13);
 }
 
 static char *blob_dup(sqlite3_stmt *q, int col)
@@ -686,7 +697,8 @@ static cm_status sq_outbox_insert(cm_store *st, cm_outbox_item *it, cm_err *err)
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
 	cm_status rs = sq_prep(s, "INSERT INTO outbox(request_id, kind, nic, rcpt, state, next_attempt_at,"
-				  " created_at) VALUES(?1, ?2, ?3, ?4, 'queued', ?5, ?6)", &q, err);
+				  " created_at, token_side, token_serial) VALUES(?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8)",
+			       &q, err);
 	if (rs)
 		return rs;
 	if (it->request_id)
@@ -696,6 +708,10 @@ static cm_status sq_outbox_insert(cm_store *st, cm_outbox_item *it, cm_err *err)
 	bind_text(q, 4, it->rcpt);
 	sqlite3_bind_int64(q, 5, it->next_attempt_at);
 	sqlite3_bind_int64(q, 6, it->created_at);
+	if (it->token_side == CM_SIDE_FROM || it->token_side == CM_SIDE_TO) {
+		bind_text(q, 7, cm_side_str((cm_side)it->token_side));
+		sqlite3_bind_int(q, 8, it->token_serial);
+	}
 	rs = sq_exec_stmt(s, q, "outbox insert", NULL, err);
 	if (rs == CM_OK)
 		it->id = sqlite3_last_insert_rowid(s->db);
@@ -728,7 +744,7 @@ static cm_status sq_outbox_get(cm_store *st, int64_t id, cm_outbox_item *out, ch
 	if (rc == SQLITE_ROW) {
 		outbox_row(q, out);
 		if (msg)
-			*msg = blob_dup(q, 12);
+			*msg = blob_dup(q, 14);
 	}
 	sqlite3_reset(q);
 	if (rc == SQLITE_DONE)
@@ -785,7 +801,7 @@ static cm_status sq_outbox_claim(cm_store *st, int64_t now, int64_t lease, int m
 		cm_outbox_item it;
 		outbox_row(q, &it);
 		g_array_append_val(items, it);
-		g_ptr_array_add(msgs, blob_dup(q, 12));
+		g_ptr_array_add(msgs, blob_dup(q, 14));
 	}
 	sqlite3_reset(q);
 	if (own)
@@ -1070,17 +1086,25 @@ static cm_status migrate(sq_store *s, int target, cm_err *err)
 	if (v > NMIGRATIONS)
 		return cm_err_set(err, CM_ERR_USAGE, "store %s has schema version %d, newer than this program (%d)",
 				  s->path, v, NMIGRATIONS);
-	for (int i = v; i < target; i++) {
+	while (v < target) {
 		char pragma[48];
 		cm_status st;
-		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", i + 1);
+		/* Read the version again under the write lock: another process
+		 * may have migrated since, and a step must run exactly once. */
 		if ((st = sq_exec(s, "BEGIN IMMEDIATE", err)))
 			return st;
-		if ((st = sq_exec(s, migrations[i], err)) || (st = sq_exec(s, pragma, err)) ||
+		v = sq_schema_version(&s->base);
+		if (v < 0 || v >= target) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return v < 0 ? sq_fail(s, SQLITE_ERROR, "reading schema version", err) : CM_OK;
+		}
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+		if ((st = sq_exec(s, migrations[v], err)) || (st = sq_exec(s, pragma, err)) ||
 		    (st = sq_exec(s, "COMMIT", err))) {
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 			return st;
 		}
+		v++;
 	}
 	return CM_OK;
 }

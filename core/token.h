@@ -40,4 +40,21 @@ void token_hash(const cm_token *t, unsigned char out[CM_TOKEN_HASH_BYTES]);
 /* Value of one Crockford symbol (0..31), or -1. */
 int token_symbol_value(unsigned char c);
 
+/* The token of one party of a request (SPEC rule 6): the first 128 bits of
+ * HMAC-SHA-256(secret, "contact-milter token" | request | side | serial).
+ * Nothing stored can give it back: the store keeps its SHA-256, the outbox
+ * a placeholder, and the mail is completed when it is sent.  A resend bumps
+ * the serial; a reminder reuses it, so both mails carry the same token. */
+void token_derive(const unsigned char *secret, size_t secret_len, int64_t request_id, int side, int serial,
+		  cm_token *out);
+
+#define CM_BOUNCE_SIG_CHARS 8
+/* The signature of a bounce address bounces+ID-SIG@: 40 bits of
+ * HMAC-SHA-256(secret, "contact-milter bounce" | id), 8 Crockford symbols. */
+void token_bounce_sig(const unsigned char *secret, size_t secret_len, int64_t outbox_id,
+		      char out[CM_BOUNCE_SIG_CHARS + 1]);
+
+/* Does sig (any case) sign outbox_id?  Compared in constant time. */
+bool token_bounce_sig_ok(const unsigned char *secret, size_t secret_len, int64_t outbox_id, const char *sig);
+
 #endif

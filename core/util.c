@@ -129,8 +129,26 @@ bool cm_email_valid(const char *email)
 	for (const unsigned char *p = (const unsigned char *)email; *p; p++)
 		if (*p <= ' ' || *p >= 0x7f || strchr("<>()[]\\,;:\"", *p))
 			return false;
-	const char *dom = at + 1, *dot = strchr(dom, '.');
-	return dot && dot != dom && dom[strlen(dom) - 1] != '.' && !strstr(dom, "..");
+	/* An RFC 2047 encoded word is no address, whatever a decoder makes of it. */
+	if (strstr(email, "=?") || at - email > 64)
+		return false;
+	/* The domain: RFC 5321 labels of letters, digits and inner hyphens,
+	 * at least two of them, none longer than 63. */
+	const char *dom = at + 1;
+	int labels = 0;
+	for (const char *l = dom;; labels++) {
+		const char *end = strchr(l, '.');
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+		if (len == 0 || len > 63 || l[0] == '-' || l[len - 1] == '-')
+			return false;
+		for (size_t i = 0; i < len; i++)
+			if (!isalnum((unsigned char)l[i]) && l[i] != '-')
+				return false;
+		if (!end)
+			break;
+		l = end + 1;
+	}
+	return labels >= 1;
 }
 
 bool cm_strlcpy(char *dst, const char *src, size_t n)

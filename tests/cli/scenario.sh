@@ -87,7 +87,7 @@ eq "request list filters by NIC and state" "5" "$(echo "$OUT" | jq -r '[.[].id]|
 "$CTL" account set carol-ovh --payments-ok no >/dev/null
 expect "completion re-checks billing and fails" 0 "request is now failed" \
 	"$CTL" request accept 6 --token "$(token_for 6 carol@example.org)"
-eq "failed: reason given, both told, billing unchanged" "carol-ovh is not up to date with payments|1|1|alice-ovh" \
+eq "failed: the reason code says which condition, not whose, both told, billing unchanged" "billing_no_longer_met|1|1|alice-ovh" \
 	"$(req_field 6 .reason | sed 's/.*: //')|$(mails failed 6 alice@example.com)|$(mails failed 6 carol@example.org)|$("$CTL" --json group show g1-ovh-1 | jq -r .billing)"
 
 # --- expiry, with a TTL of one second ---

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "mail.h"
+#include "outbox.h"
 #include "request.h"
 #include "store.h"
 #include "token.h"
@@ -141,7 +142,8 @@ static inline int fx_mails(fx *f, int64_t req, cm_mail_kind kind, const char *rc
 }
 
 /* The token mailed last to rcpt for req, read from the Reply-To header of
- * the queued validation mail, as a contact would. */
+ * the validation mail as it is sent, as a contact would.  The stored
+ * message never holds it (rule 6): only its placeholder. */
 static inline cm_token fx_token(fx *f, int64_t req, const char *rcpt)
 {
 	GArray *l = g_array_new(FALSE, FALSE, sizeof(cm_outbox_item));
@@ -152,8 +154,11 @@ static inline cm_token fx_token(fx *f, int64_t req, const char *rcpt)
 		cm_outbox_item *it = &g_array_index(l, cm_outbox_item, i);
 		if (it->kind != CM_MAIL_VALIDATION || strcmp(it->rcpt, rcpt) != 0)
 			continue;
-		char *msg = NULL;
-		assert_int_equal(f->st->ops->outbox_get(f->st, it->id, it, &msg, NULL), CM_OK);
+		char *stored = NULL, *msg = NULL;
+		assert_int_equal(f->st->ops->outbox_get(f->st, it->id, it, &stored, NULL), CM_OK);
+		assert_non_null(strstr(stored, "Reply-To: validation+" CM_TOKEN_PLACEHOLDER "@"));
+		assert_int_equal(outbox_render(f->cfg, it, stored, &msg, NULL), CM_OK);
+		g_free(stored);
 		const char *p = strstr(msg, "Reply-To: validation+");
 		assert_non_null(p);
 		p += strlen("Reply-To: validation+");
