@@ -13,10 +13,14 @@ int cmd_init(cli *c, int argc, char **argv)
 		return rc;
 	/* Tokens and bounce addresses are keyed with a secret kept outside the
 	 * store (SPEC rule 6): make it now, readable by its owner only. */
-	if (config_create_secret(c->cfg, &created, &err))
+	bool ev_created = false;
+	if (config_create_secret(c->cfg, &created, &err) || config_create_events_secret(c->cfg, &ev_created, &err))
 		return cli_fail(c, &err);
 	if (created && !c->json)
 		printf("secret %s created (mode 0600)\n", c->cfg->secret_file);
+	if (ev_created && !c->json)
+		printf("events secret %s created (mode 0600): give it to the events receiver\n",
+		       c->cfg->events_secret_file);
 	int v = c->st->ops->schema_version(c->st);
 	if (c->json) {
 		json_w w;

@@ -98,6 +98,7 @@ typedef struct {
 	cm_state state;
 	int64_t created_at, expires_at, done_at; /* unix seconds; done_at 0 = not yet */
 	char reason[CM_REASON_MAX + 1];
+	bool reported;     /* a contact said "this wasn't me" (rule 11) */
 } cm_request;
 
 typedef struct {
@@ -110,6 +111,8 @@ typedef struct {
 	cm_via via;
 	bool bouncing;
 	int token_serial;  /* serial of the party's current token (token_derive) */
+	int64_t last_sent_at; /* when its latest validation mail was queued (resend_interval) */
+	int64_t reminded_at;  /* 0: no reminder yet */
 } cm_party;
 
 typedef enum {
@@ -120,10 +123,22 @@ typedef enum {
 	CM_MAIL_EXPIRED,
 	CM_MAIL_CANCELLED,
 	CM_MAIL_FAILED,
-	CM_MAIL_NOTICE /* a reason mailed back to a sender (milter) */
+	CM_MAIL_NOTICE,  /* a reason mailed back to the contact (milter) */
+	CM_MAIL_REMINDER, /* the validation mail again, same token (rule 9) */
+	CM_MAIL_BOUNCED, /* to the asker: a contact's address bounced (rule 12) */
+	CM_MAIL_REPORT,  /* to policy.security_address: "this wasn't me" (rule 11) */
+	CM_MAIL_EVENT    /* not a mail: an event POSTed to events.url (SPEC section 7) */
 } cm_mail_kind;
+#define CM_MAIL_LAST_MAIL CM_MAIL_REPORT /* the last kind that is a mail, with templates */
 
-typedef enum { CM_OUT_QUEUED = 0, CM_OUT_SENDING, CM_OUT_SENT, CM_OUT_FAILED, CM_OUT_BOUNCED } cm_out_state;
+typedef enum {
+	CM_OUT_QUEUED = 0,
+	CM_OUT_SENDING,
+	CM_OUT_SENT,
+	CM_OUT_FAILED,
+	CM_OUT_BOUNCED,
+	CM_OUT_WITHDRAWN /* never sent: its token was superseded or its request closed */
+} cm_out_state;
 
 typedef struct {
 	int64_t id;

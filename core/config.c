@@ -479,62 +479,84 @@ void config_free(cm_config *cfg)
 
 #define SECRET_MIN 16
 
-cm_status config_load_secret(cm_config *cfg, cm_err *err)
+/* Read a key file (path, named key in messages) into buf. */
+static cm_status key_read(const char *path, const char *key, unsigned char *buf, size_t cap, size_t *len, cm_err *err)
 {
 	struct stat sb;
 	cm_status st = CM_OK;
-	int fd = open(cfg->secret_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	cfg->secret_len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	*len = 0;
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return cm_err_set(err, CM_ERR_NOTFOUND,
-					  "secret file %s (policy.secret_file) does not exist; 'contactctl init' creates it",
-					  cfg->secret_file);
-		return cm_err_set(err, CM_ERR_USAGE, "cannot read secret file %s (policy.secret_file): %s",
-				  cfg->secret_file, strerror(errno));
+			return cm_err_set(err, CM_ERR_NOTFOUND, "secret file %s (%s) does not exist; 'contactctl init' creates it",
+					  path, key);
+		return cm_err_set(err, CM_ERR_USAGE, "cannot read secret file %s (%s): %s", path, key, strerror(errno));
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		st = cm_err_set(err, CM_ERR_USAGE, "secret file %s (policy.secret_file) is not a regular file",
-				cfg->secret_file);
+		st = cm_err_set(err, CM_ERR_USAGE, "secret file %s (%s) is not a regular file", path, key);
 		goto out;
 	}
 	if (sb.st_mode & 0007) {
-		st = cm_err_set(err, CM_ERR_USAGE,
-				"secret file %s (policy.secret_file) is readable by others (mode %04o): chmod 600 it",
-				cfg->secret_file, (unsigned)(sb.st_mode & 07777));
+		st = cm_err_set(err, CM_ERR_USAGE, "secret file %s (%s) is readable by others (mode %04o): chmod 600 it",
+				path, key, (unsigned)(sb.st_mode & 07777));
 		goto out;
 	}
-	ssize_t n = read(fd, cfg->secret, sizeof cfg->secret);
+	ssize_t n = read(fd, buf, cap);
 	if (n < SECRET_MIN) {
-		st = cm_err_set(err, CM_ERR_USAGE, "secret file %s (policy.secret_file) holds %zd bytes; at least %d needed",
-				cfg->secret_file, n < 0 ? (ssize_t)0 : n, SECRET_MIN);
+		st = cm_err_set(err, CM_ERR_USAGE, "secret file %s (%s) holds %zd bytes; at least %d needed", path, key,
+				n < 0 ? (ssize_t)0 : n, SECRET_MIN);
 		goto out;
 	}
-	cfg->secret_len = (size_t)n;
+	*len = (size_t)n;
 out:
 	close(fd);
 	return st;
 }
 
-cm_status config_create_secret(cm_config *cfg, bool *created, cm_err *err)
+cm_status config_load_secret(cm_config *cfg, cm_err *err)
+{
+	cm_status st = key_read(cfg->secret_file, "policy.secret_file", cfg->secret, sizeof cfg->secret,
+				&cfg->secret_len, err);
+	if (st || !cfg->events_url[0])
+		return st;
+	st = key_read(cfg->events_secret_file, "events.secret_file", cfg->events_secret, sizeof cfg->events_secret,
+		      &cfg->events_secret_len, err);
+	return st == CM_ERR_NOTFOUND ? CM_OK : st; /* contactctl init makes it; events wait for it */
+}
+
+/* Make a key file of 32 random bytes, mode 0600, when missing. */
+static cm_status key_create(const char *path, bool *created, cm_err *err)
 {
 	unsigned char key[32];
 	*created = false;
-	cm_status st = config_load_secret(cfg, err);
-	if (st != CM_ERR_NOTFOUND)
-		return st;
+	if (access(path, F_OK) == 0)
+		return CM_OK;
 	if (getrandom(key, sizeof key, 0) != (ssize_t)sizeof key)
 		return cm_err_set(err, CM_ERR_INTERNAL, "getrandom failed: %s", strerror(errno));
-	int fd = open(cfg->secret_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return cm_err_set(err, CM_ERR_IO, "cannot create secret file %s (policy.secret_file): %s",
-				  cfg->secret_file, strerror(errno));
+		return cm_err_set(err, CM_ERR_IO, "cannot create secret file %s: %s", path, strerror(errno));
 	bool ok = write(fd, key, sizeof key) == (ssize_t)sizeof key && fsync(fd) == 0;
 	ok = close(fd) == 0 && ok;
 	if (!ok) {
-		unlink(cfg->secret_file);
-		return cm_err_set(err, CM_ERR_IO, "cannot write secret file %s: %s", cfg->secret_file, strerror(errno));
+		unlink(path);
+		return cm_err_set(err, CM_ERR_IO, "cannot write secret file %s: %s", path, strerror(errno));
 	}
 	*created = true;
-	return config_load_secret(cfg, err);
+	return CM_OK;
+}
+
+cm_status config_create_secret(cm_config *cfg, bool *created, cm_err *err)
+{
+	cm_status st = key_create(cfg->secret_file, created, err);
+	return st ? st : config_load_secret(cfg, err);
+}
+
+cm_status config_create_events_secret(cm_config *cfg, bool *created, cm_err *err)
+{
+	*created = false;
+	if (!cfg->events_url[0])
+		return CM_OK;
+	cm_status st = key_create(cfg->events_secret_file, created, err);
+	return st ? st : config_load_secret(cfg, err);
 }

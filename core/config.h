@@ -61,6 +61,10 @@ typedef struct {
 	 * load): tokens and bounce addresses are keyed with it. */
 	unsigned char secret[64];
 	size_t secret_len;       /* 0: no secret file yet (contactctl init makes one) */
+	/* The key of events.secret_file, when events.url is set and the file
+	 * exists: it signs the events (SPEC section 7). */
+	unsigned char events_secret[64];
+	size_t events_secret_len;
 } cm_config;
 
 /* The path to read: explicit, else $CONTACT_MILTER_CONF, else the default. */
@@ -75,8 +79,10 @@ cm_status config_load(const char *path, cm_config **out, cm_err *err);
 cm_status config_load_secret(cm_config *cfg, cm_err *err);
 
 /* Create policy.secret_file (mode 0600, 32 random bytes) when missing, then
- * load it.  *created tells whether it was made now. */
+ * load it.  *created tells whether it was made now.  The same for
+ * events.secret_file when events.url is set (*events_created). */
 cm_status config_create_secret(cm_config *cfg, bool *created, cm_err *err);
+cm_status config_create_events_secret(cm_config *cfg, bool *created, cm_err *err);
 
 /* Defaults only, for tests that build a config in code. */
 cm_config *config_defaults(void);

@@ -85,6 +85,7 @@ static GHashTable *vars_build(const cm_config *cfg, const cm_mail_ctx *c, const 
 		var_take(v, "reply_address", g_strdup_printf("%s+%s@%s", loc, c->token, dom));
 		var_take(v, "accept_address", g_strdup_printf("%s+accept-%s@%s", loc, c->token, dom));
 		var_take(v, "refuse_address", g_strdup_printf("%s+refuse-%s@%s", loc, c->token, dom));
+		var_take(v, "report_address", g_strdup_printf("%s+report-%s@%s", loc, c->token, dom));
 		char *url = g_strdup(cfg->validate_url);
 		char *id = g_strdup_printf("%lld", c->req ? (long long)c->req->id : 0LL);
 		char **parts = g_strsplit(url, "{id}", -1);
@@ -247,7 +248,7 @@ cm_status mail_compose(const cm_config *cfg, const cm_mail_ctx *c, int64_t id, i
 		g_object_unref(from);
 	}
 	add_mailbox(g_mime_message_get_addresses(m, GMIME_ADDRESS_TYPE_TO), c->rcpt);
-	if (c->kind == CM_MAIL_VALIDATION && c->token) {
+	if (c->token) {
 		char *reply = g_strdup_printf("%s+%s@%s", cfg->validation_local, c->token, cfg->validation_domain);
 		add_mailbox(g_mime_message_get_reply_to(m), reply);
 		g_free(reply);
@@ -325,12 +326,12 @@ cm_status mail_check_templates(const cm_config *cfg, cm_err *err)
 	cm_strlcpy(p[0].email, "alice@example.com", sizeof p[0].email);
 	cm_strlcpy(p[1].nic, req.to_nic, sizeof p[1].nic);
 	cm_strlcpy(p[1].email, "bob@example.net", sizeof p[1].email);
-	for (int k = CM_MAIL_VALIDATION; st == CM_OK && k <= CM_MAIL_NOTICE; k++) {
+	for (int k = CM_MAIL_VALIDATION; st == CM_OK && k <= CM_MAIL_LAST_MAIL; k++) {
 		for (size_t l = 0; st == CM_OK && l < G_N_ELEMENTS(langs); l++) {
 			cm_mail_ctx ctx = {
 				.kind = (cm_mail_kind)k, .lang = langs[l], .rcpt = p[0].email,
 				.req = k == CM_MAIL_NOTICE ? NULL : &req, .party = &p[0], .other = &p[1],
-				.token = k == CM_MAIL_VALIDATION ? CM_TOKEN_PLACEHOLDER : NULL,
+				.token = k == CM_MAIL_VALIDATION || k == CM_MAIL_REMINDER ? CM_TOKEN_PLACEHOLDER : NULL,
 				.services = services, .reason = "sample reason",
 			};
 			char *msg = NULL, sender[CM_EMAIL_MAX + 1];

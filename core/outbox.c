@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "events.h"
 #include "token.h"
 
 cm_status outbox_bounce_address(const cm_config *cfg, int64_t id, char out[CM_EMAIL_MAX + 1], cm_err *err)
@@ -261,11 +262,14 @@ static cm_status finish_batch(cm_store *st, const cm_config *cfg, GArray *items,
 cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, gint *stop, cm_log_fn log,
 			 cm_deliver_stats *stats, cm_err *err)
 {
-	CURL *curl = curl_easy_init();
+	CURL *curl = curl_easy_init(), *http = curl_easy_init();
 	cm_status rs = CM_OK;
 	memset(stats, 0, sizeof *stats);
-	if (!curl)
+	if (!curl || !http) {
+		curl_easy_cleanup(curl);
+		curl_easy_cleanup(http);
 		return cm_err_set(err, CM_ERR_INTERNAL, "cannot start libcurl");
+	}
 	GArray *items = g_array_new(FALSE, FALSE, sizeof(cm_outbox_item));
 	GPtrArray *msgs = g_ptr_array_new_with_free_func(g_free);
 	attempt res[OUTBOX_BATCH];
@@ -294,6 +298,14 @@ cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, gint *st
 			res[i].tried = !unreachable && !stopped(stop) && cm_now() + one_send < now + lease;
 			if (!res[i].tried)
 				continue;
+			if (it->kind == CM_MAIL_EVENT) {
+				/* The receiver's trouble is this event's alone: retried
+				 * with backoff, the others (and the mails) go on. */
+				res[i].r = events_post(http, cfg, it->id, msgs->pdata[i], res[i].why, sizeof res[i].why)
+						   ? SEND_OK
+						   : SEND_RETRY;
+				continue;
+			}
 			char *full = NULL;
 			cm_err rerr = {0};
 			if (outbox_render(cfg, it, msgs->pdata[i], &full, &rerr) != CM_OK) {
@@ -326,5 +338,6 @@ cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, gint *st
 	g_array_free(items, TRUE);
 	g_ptr_array_free(msgs, TRUE);
 	curl_easy_cleanup(curl);
+	curl_easy_cleanup(http);
 	return rs;
 }

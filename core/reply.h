@@ -14,7 +14,9 @@
 #include "token.h"
 
 typedef enum { CM_KIND_REPLY = 0, CM_KIND_AUTO_REPLY, CM_KIND_BOUNCE } cm_reply_kind;
-typedef enum { CM_INTENT_NONE = 0, CM_INTENT_ACCEPT, CM_INTENT_REFUSE, CM_INTENT_BOTH } cm_intent;
+/* REPORT: "this wasn't me" (validation+report-TOKEN@), a refusal that also
+ * reports the request (rule 11); only ever read from the address. */
+typedef enum { CM_INTENT_NONE = 0, CM_INTENT_ACCEPT, CM_INTENT_REFUSE, CM_INTENT_BOTH, CM_INTENT_REPORT } cm_intent;
 typedef enum { CM_FROM_NONE = 0, CM_FROM_ADDRESS, CM_FROM_SUBJECT, CM_FROM_TEXT } cm_token_source;
 
 #define CM_REPLY_TEXT_MAX (256 * 1024) /* bytes of text kept from one message */

@@ -274,7 +274,7 @@ cm_status reply_handle(cm_core *c, const char *raw, size_t len, const cm_envelop
 			goto refused;
 		}
 	}
-	if (r->intent != CM_INTENT_ACCEPT && r->intent != CM_INTENT_REFUSE) {
+	if (r->intent != CM_INTENT_ACCEPT && r->intent != CM_INTENT_REFUSE && r->intent != CM_INTENT_REPORT) {
 		set_reason(h, CM_OUTCOME_REFUSED, r->reason[0] ? r->reason : "reply with ACCEPT or REFUSE as the first line");
 		code = strstr(r->reason, "both") ? "both_intents" : "no_intent";
 		goto refused;
@@ -284,15 +284,20 @@ cm_status reply_handle(cm_core *c, const char *raw, size_t len, const cm_envelop
 	char *key = r->message_id ? g_strdup(r->message_id)
 				  : g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)raw, len);
 	cm_decision_result res;
-	st = core_decide(c, req.id, &r->token, r->intent == CM_INTENT_ACCEPT ? CM_DECISION_ACCEPTED : CM_DECISION_REFUSED,
-			 CM_VIA_EMAIL, key, now, &res, err);
+	if (r->intent == CM_INTENT_REPORT)
+		st = core_report(c, req.id, &r->token, CM_VIA_EMAIL, key, now, &res, err);
+	else
+		st = core_decide(c, req.id, &r->token,
+				 r->intent == CM_INTENT_ACCEPT ? CM_DECISION_ACCEPTED : CM_DECISION_REFUSED, CM_VIA_EMAIL, key,
+				 now, &res, err);
 	g_free(key);
 	if (st == CM_OK) {
 		h->outcome = CM_OUTCOME_RECORDED;
 		h->decision = res.decision;
 		h->duplicate = res.duplicate;
-		snprintf(h->reason, sizeof h->reason, "request %lld: %s %s%s", (long long)res.request_id, res.nic,
-			 cm_decision_str(res.decision), res.duplicate ? " (already recorded)" : "");
+		snprintf(h->reason, sizeof h->reason, "request %lld: %s %s%s%s", (long long)res.request_id, res.nic,
+			 cm_decision_str(res.decision), r->intent == CM_INTENT_REPORT ? " and reported it" : "",
+			 res.duplicate ? " (already recorded)" : "");
 		return CM_OK;
 	}
 	if (temporary(st))

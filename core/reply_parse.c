@@ -15,7 +15,7 @@ const char *reply_kind_str(cm_reply_kind k)
 
 const char *reply_intent_str(cm_intent i)
 {
-	return i == CM_INTENT_ACCEPT ? "accept" : i == CM_INTENT_REFUSE ? "refuse" : NULL;
+	return i == CM_INTENT_ACCEPT ? "accept" : i == CM_INTENT_REFUSE || i == CM_INTENT_REPORT ? "refuse" : NULL;
 }
 
 bool reply_address_parse(const char *addr_in, const char *local, const char *domain, bool *has_token, cm_token *tok,
@@ -57,6 +57,9 @@ bool reply_address_parse(const char *addr_in, const char *local, const char *dom
 		detail += 7;
 	} else if (strncmp(detail, "refuse-", 7) == 0) {
 		*intent = CM_INTENT_REFUSE;
+		detail += 7;
+	} else if (strncmp(detail, "report-", 7) == 0) {
+		*intent = CM_INTENT_REPORT;
 		detail += 7;
 	}
 	*has_token = token_decode(detail, strlen(detail), tok);

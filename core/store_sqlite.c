@@ -70,6 +70,12 @@ static const char *const migrations[] = {
 	"ALTER TABLE parties ADD COLUMN token_serial INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE outbox ADD COLUMN token_side TEXT;"
 	"ALTER TABLE outbox ADD COLUMN token_serial INTEGER;",
+	/* 4: the life of a request: resend interval, reminders, "this wasn't me" */
+	"ALTER TABLE parties ADD COLUMN last_sent_at INTEGER;"
+	"ALTER TABLE parties ADD COLUMN reminded_at INTEGER;"
+	"ALTER TABLE requests ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE parties SET last_sent_at = (SELECT created_at FROM requests r WHERE r.id = parties.request_id);"
+	"CREATE INDEX outbox_kind_req ON outbox(kind, request_id, state);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -378,7 +384,7 @@ static cm_status sq_service_list(cm_store *st, const char *group, GArray *out, c
 
 /* ---- requests ---- */
 
-#define REQ_COLS "id, grp, roles, from_nic, to_nic, asked_by, state, created_at, expires_at, done_at, reason"
+#define REQ_COLS "id, grp, roles, from_nic, to_nic, asked_by, state, created_at, expires_at, done_at, reason, reported"
 
 static void request_row(sqlite3_stmt *q, cm_request *r)
 {
@@ -397,6 +403,7 @@ static void request_row(sqlite3_stmt *q, cm_request *r)
 	r->expires_at = sqlite3_column_int64(q, 8);
 	r->done_at = sqlite3_column_int64(q, 9);
 	col_copy(q, 10, r->reason, sizeof r->reason);
+	r->reported = sqlite3_column_int(q, 11);
 }
 
 static cm_status sq_request_insert(cm_store *st, cm_request *r, cm_err *err)
@@ -442,7 +449,8 @@ static cm_status sq_request_update(cm_store *st, const cm_request *r, cm_err *er
 {
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "UPDATE requests SET state = ?2, done_at = ?3, reason = ?4 WHERE id = ?1", &q, err);
+	cm_status rs = sq_prep(s, "UPDATE requests SET state = ?2, done_at = ?3, reason = ?4, reported = ?5 WHERE id = ?1",
+			       &q, err);
 	if (rs)
 		return rs;
 	sqlite3_bind_int64(q, 1, r->id);
@@ -450,6 +458,7 @@ static cm_status sq_request_update(cm_store *st, const cm_request *r, cm_err *er
 	if (r->done_at)
 		sqlite3_bind_int64(q, 3, r->done_at);
 	bind_text(q, 4, r->reason[0] ? r->reason : NULL);
+	sqlite3_bind_int(q, 5, r->reported);
 	return sq_exec_stmt(s, q, "request update", NULL, err);
 }
 
@@ -512,6 +521,30 @@ static cm_status sq_request_due(cm_store *st, int64_t now, GArray *ids, cm_err *
 	return rc == SQLITE_DONE ? CM_OK : sq_fail(s, rc, "expiry scan", err);
 }
 
+static cm_status sq_reminder_due(cm_store *st, int64_t now, int64_t created_before, GArray *pairs, cm_err *err)
+{
+	sq_store *s = SQ(st);
+	sqlite3_stmt *q;
+	cm_status rs = sq_prep(s, "SELECT p.request_id, p.side FROM requests r JOIN parties p ON p.request_id = r.id"
+				  " WHERE r.state = 'pending' AND r.expires_at > ?1 AND r.created_at <= ?2"
+				  " AND p.decision IS NULL AND p.reminded_at IS NULL ORDER BY p.request_id, p.side",
+			       &q, err);
+	if (rs)
+		return rs;
+	sqlite3_bind_int64(q, 1, now);
+	sqlite3_bind_int64(q, 2, created_before);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(q, 0);
+		const char *side = (const char *)sqlite3_column_text(q, 1);
+		int64_t sd = side && strcmp(side, "to") == 0 ? CM_SIDE_TO : CM_SIDE_FROM;
+		g_array_append_val(pairs, id);
+		g_array_append_val(pairs, sd);
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? CM_OK : sq_fail(s, rc, "reminder scan", err);
+}
+
 /* ---- parties and tokens ---- */
 
 static cm_status sq_party_insert(cm_store *st, const cm_party *p, cm_err *err)
@@ -533,7 +566,8 @@ static cm_status sq_party_pair(cm_store *st, int64_t request_id, cm_party out[2]
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
 	cm_status rs = sq_prep(s, "SELECT p.side, p.nic, p.email, p.decision, p.decided_at, p.via,"
-				  " COALESCE(a.bouncing, 0), p.token_serial FROM parties p LEFT JOIN accounts a ON a.nic = p.nic"
+				  " COALESCE(a.bouncing, 0), p.token_serial, p.last_sent_at, p.reminded_at"
+				  " FROM parties p LEFT JOIN accounts a ON a.nic = p.nic"
 				  " WHERE p.request_id = ?1", &q, err);
 	if (rs)
 		return rs;
@@ -559,6 +593,8 @@ static cm_status sq_party_pair(cm_store *st, int64_t request_id, cm_party out[2]
 						   : CM_VIA_NONE;
 		p->bouncing = sqlite3_column_int(q, 6);
 		p->token_serial = sqlite3_column_int(q, 7);
+		p->last_sent_at = sqlite3_column_int64(q, 8);
+		p->reminded_at = sqlite3_column_int64(q, 9);
 		seen++;
 	}
 	sqlite3_reset(q);
@@ -588,6 +624,40 @@ static cm_status sq_party_decide(cm_store *st, int64_t request_id, cm_side side,
 	if (rs == CM_OK && n != 1)
 		return cm_err_set(err, CM_ERR_TOKEN_USED, "this contact has already answered request %lld",
 				  (long long)request_id);
+	return rs;
+}
+
+static cm_status sq_party_mailed(cm_store *st, int64_t request_id, cm_side side, const char *email, int64_t now,
+				 cm_err *err)
+{
+	sq_store *s = SQ(st);
+	sqlite3_stmt *q;
+	cm_status rs = sq_prep(s, "UPDATE parties SET email = ?3, last_sent_at = ?4 WHERE request_id = ?1 AND side = ?2",
+			       &q, err);
+	if (rs)
+		return rs;
+	sqlite3_bind_int64(q, 1, request_id);
+	bind_text(q, 2, cm_side_str(side));
+	bind_text(q, 3, email);
+	sqlite3_bind_int64(q, 4, now);
+	return sq_exec_stmt(s, q, "party mailed", NULL, err);
+}
+
+static cm_status sq_party_reminded(cm_store *st, int64_t request_id, cm_side side, int64_t now, cm_err *err)
+{
+	sq_store *s = SQ(st);
+	sqlite3_stmt *q;
+	cm_status rs = sq_prep(s, "UPDATE parties SET reminded_at = ?3 WHERE request_id = ?1 AND side = ?2"
+				  " AND reminded_at IS NULL AND decision IS NULL", &q, err);
+	if (rs)
+		return rs;
+	sqlite3_bind_int64(q, 1, request_id);
+	bind_text(q, 2, cm_side_str(side));
+	sqlite3_bind_int64(q, 3, now);
+	int n = 0;
+	rs = sq_exec_stmt(s, q, "party reminded", &n, err);
+	if (rs == CM_OK && n == 0)
+		return cm_err_set(err, CM_ERR_NOTFOUND, "already reminded or answered");
 	return rs;
 }
 
@@ -784,8 +854,11 @@ static cm_status sq_outbox_claim(cm_store *st, int64_t now, int64_t lease, int m
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
 	cm_status rs = sq_prep(s, "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_until = ?2"
-				  " WHERE id IN (SELECT id FROM outbox WHERE (state = 'queued' AND next_attempt_at <= ?1)"
-				  " OR (state = 'sending' AND claimed_until < ?1) ORDER BY next_attempt_at, id LIMIT ?3)"
+				  " WHERE id IN (SELECT id FROM outbox o WHERE ((state = 'queued' AND next_attempt_at <= ?1)"
+				  " OR (state = 'sending' AND claimed_until < ?1)) AND (kind != 'event' OR NOT EXISTS"
+				  " (SELECT 1 FROM outbox e WHERE e.kind = 'event' AND e.request_id = o.request_id"
+				  " AND e.id < o.id AND e.state IN ('queued', 'sending')))"
+				  " ORDER BY next_attempt_at, id LIMIT ?3)"
 				  " RETURNING " OUT_COLS ", message", &q, err);
 	if (rs)
 		return rs;
@@ -846,6 +919,24 @@ static cm_status sq_outbox_finish(cm_store *st, int64_t id, cm_out_state state, 
 	rs = sq_exec_stmt(s, q, "outbox update", &n, err);
 	if (rs == CM_OK && n == 0)
 		return cm_err_set(err, CM_ERR_NOTFOUND, "outbox item %lld does not exist", (long long)id);
+	return rs;
+}
+
+static cm_status sq_outbox_withdraw(cm_store *st, int64_t request_id, int side, int *n, cm_err *err)
+{
+	sq_store *s = SQ(st);
+	sqlite3_stmt *q;
+	cm_status rs = sq_prep(s, "UPDATE outbox SET state = 'withdrawn', claimed_until = NULL"
+				  " WHERE request_id = ?1 AND state = 'queued' AND kind IN ('validation', 'reminder')"
+				  " AND (?2 IS NULL OR token_side = ?2)", &q, err);
+	if (rs)
+		return rs;
+	sqlite3_bind_int64(q, 1, request_id);
+	bind_text(q, 2, side == CM_SIDE_FROM || side == CM_SIDE_TO ? cm_side_str((cm_side)side) : NULL);
+	int k = 0;
+	rs = sq_exec_stmt(s, q, "outbox withdraw", &k, err);
+	if (n)
+		*n = k;
 	return rs;
 }
 
@@ -1036,6 +1127,10 @@ static const cm_store_ops sqlite_ops = {
 	.request_list = sq_request_list,
 	.request_open_with_roles = sq_request_open_with_roles,
 	.request_due = sq_request_due,
+	.reminder_due = sq_reminder_due,
+	.party_mailed = sq_party_mailed,
+	.party_reminded = sq_party_reminded,
+	.outbox_withdraw = sq_outbox_withdraw,
 	.party_insert = sq_party_insert,
 	.party_pair = sq_party_pair,
 	.party_decide = sq_party_decide,

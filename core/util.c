@@ -2,6 +2,7 @@
 #include "cm.h"
 
 #include <ctype.h>
+#include <glib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,15 +60,15 @@ static int name_parse(const char *const *names, size_t n, const char *s)
 
 #define NAMES(arr) arr, sizeof(arr) / sizeof(arr[0])
 static const char *const state_names[] = {"pending", "done", "refused", "expired", "cancelled", "failed"};
-static const char *const kind_names[] = {"validation", "waiting", "done", "refused",
-					 "expired", "cancelled", "failed", "notice"};
-static const char *const out_names[] = {"queued", "sending", "sent", "failed", "bounced"};
+static const char *const kind_names[] = {"validation", "waiting", "done",    "refused", "expired", "cancelled",
+					 "failed",     "notice",  "reminder", "bounced", "report",  "event"};
+static const char *const out_names[] = {"queued", "sending", "sent", "failed", "bounced", "withdrawn"};
 
 const char *cm_state_str(cm_state s) { return (unsigned)s < 6 ? state_names[s] : "?"; }
 int cm_state_parse(const char *s) { return name_parse(NAMES(state_names), s); }
-const char *cm_mail_kind_str(cm_mail_kind k) { return (unsigned)k < 8 ? kind_names[k] : "?"; }
+const char *cm_mail_kind_str(cm_mail_kind k) { return (unsigned)k < G_N_ELEMENTS(kind_names) ? kind_names[k] : "?"; }
 int cm_mail_kind_parse(const char *s) { return name_parse(NAMES(kind_names), s); }
-const char *cm_out_state_str(cm_out_state s) { return (unsigned)s < 5 ? out_names[s] : "?"; }
+const char *cm_out_state_str(cm_out_state s) { return (unsigned)s < G_N_ELEMENTS(out_names) ? out_names[s] : "?"; }
 int cm_out_state_parse(const char *s) { return name_parse(NAMES(out_names), s); }
 
 const char *cm_decision_str(cm_decision d)

@@ -67,11 +67,13 @@ static void *sweep_thread(void *p)
 	while (st && !g_atomic_int_get(a->stop)) {
 		cm_core core = {st, a->cfg};
 		cm_err err = {0};
-		int n = 0;
-		if (core_expire_due(&core, cm_now(), &n, &err) != CM_OK)
-			mlog(LOG_ERR, "expiry: %s", err.msg);
-		else if (n)
+		int n = 0, reminded = 0;
+		if (core_sweep(&core, cm_now(), &n, &reminded, &err) != CM_OK)
+			mlog(LOG_ERR, "sweep: %s", err.msg);
+		if (n)
 			mlog(LOG_INFO, "expiry: %d request%s expired", n, n == 1 ? "" : "s");
+		if (reminded)
+			mlog(LOG_INFO, "reminders: %d queued", reminded);
 		nap(a->stop, a->cfg->sweep_interval);
 	}
 	store_close(st);

@@ -232,7 +232,7 @@ static void used_superseded_unknown_and_foreign_tokens_are_told_apart(void **sta
 	assert_int_equal(decide(f, id, &a, CM_DECISION_ACCEPTED, &err), CM_ERR_TOKEN_USED);
 	assert_non_null(strstr(err.msg, "already used"));
 	/* Resend goes to bob only, who has not answered. */
-	assert_int_equal(core_request_resend(&f->core, id, NULL, f->now + 60, &sent, &err), CM_OK);
+	assert_int_equal(core_request_resend(&f->core, id, NULL, NULL, f->now + 600, &sent, &err), CM_OK);
 	assert_int_equal(sent, 1);
 	assert_int_equal(fx_mails(f, id, CM_MAIL_VALIDATION, "bob@example.net"), 2);
 	assert_int_equal(fx_mails(f, id, CM_MAIL_VALIDATION, "alice@example.com"), 1);
@@ -261,9 +261,9 @@ static void resend_to_a_contact_that_answered_is_refused(void **state)
 	int64_t id = fx_create(f, "alice-ovh", NULL, "bob-ovh", NULL);
 	cm_token a = fx_token(f, id, "alice@example.com");
 	assert_int_equal(decide(f, id, &a, CM_DECISION_ACCEPTED, NULL), CM_OK);
-	assert_int_equal(core_request_resend(&f->core, id, "alice-ovh", f->now, &sent, &err), CM_ERR_RULE);
-	assert_int_equal(core_request_resend(&f->core, id, "carol-ovh", f->now, &sent, &err), CM_ERR_NOTFOUND);
-	assert_int_equal(core_request_resend(&f->core, id, "bob-ovh", f->now, &sent, &err), CM_OK);
+	assert_int_equal(core_request_resend(&f->core, id, NULL, "alice-ovh", f->now + 600, &sent, &err), CM_ERR_RULE);
+	assert_int_equal(core_request_resend(&f->core, id, NULL, "carol-ovh", f->now + 600, &sent, &err), CM_ERR_NOTFOUND);
+	assert_int_equal(core_request_resend(&f->core, id, NULL, "bob-ovh", f->now + 600, &sent, &err), CM_OK);
 	assert_int_equal(sent, 1);
 }
 
