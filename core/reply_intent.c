@@ -45,9 +45,22 @@ static const char *const refuse_words[] = {
 	"refuse", "refused", "refus", "refuser", "refusee", "non", "no", "decline", "declined", "reject",
 	"rejected", "rejette", "deny", "denied", "nope", "oppose",
 };
-/* Accept words that a "pas" after them does not negate ("oui pas de..."). */
+/* Accept words said alone; a negator negates them only right before
+ * ("pas d'accord", "not ok"), and "oui" and "yes" never. */
 static const char *const interjections[] = {"oui", "yes", "ok", "okay", "daccord"};
-static const char *const negators[] = {"not", "n", "ne", "never", "jamais", "pas"};
+static const char *const negators[] = {"not", "n", "ne", "never", "jamais"};
+/* Negators only right before a word: "pas d'accord", "plus ok pour moi";
+ * not "Pas de souci pour moi, j'accepte" (a phrase) nor "de plus, oui". */
+static const char *const near_negators[] = {"pas", "plus"};
+/* Words that may stand between a negator and what it negates without
+ * counting: "pas vraiment d'accord", "not really ok", "pas du tout". */
+static const char *const adverbs[] = {
+	"vraiment", "really", "trop", "tres", "very", "du", "tout", "at", "all", "totalement", "totally",
+	"completement", "completely", "entierement", "fully", "forcement", "necessarily", "so", "quite",
+	"encore", "yet",
+};
+/* Phrases whose negator negates nothing ("Why not, I accept"). */
+static const char *const neutral_phrases[] = {"why not", "pourquoi pas", "pourquoi non"};
 
 /* Phrases that answer without a keyword, as words_of() spells them; the
  * longest match wins, and a phrase's words are neither keywords nor
@@ -59,7 +72,8 @@ static const char *const accept_phrases[] = {
 	"aucun souci", "aucun probleme", "sans souci", "sans probleme", "n y a pas de souci",
 	"n y a pas de soucis", "n y a pas de probleme", "n y a aucun souci", "n y a aucun probleme",
 	"ne vois pas de probleme", "ne vois aucun probleme", "ne vois pas d inconvenient",
-	"ne vois aucun inconvenient", "bon pour accord", "mon accord", "feu vert", "pas d objection",
+	"ne vois aucun inconvenient", "n y vois pas d inconvenient", "n y vois aucun inconvenient",
+	"n ai pas d objection", "n ai aucune objection", "bon pour accord", "mon accord", "feu vert", "pas d objection",
 	"aucune objection", "go ahead", "fine by me", "fine with me", "sounds good", "that s fine",
 	"thats fine", "that is fine", "all good", "no problem", "no problems", "not a problem", "no worries",
 	"no objection", "no objections", "please proceed", "you may proceed", "you can proceed", "good to go",
@@ -164,26 +178,76 @@ typedef struct {
 	bool unsure; /* a negated accept phrase: never an acceptance */
 } reading;
 
+/* Whether the word at i is negated: "pas" or "plus" right before it, or
+ * n/ne/not/never/jamais right before it (an interjection: "not ok") or
+ * within NEGATION_SPAN words (a verb: "I do not want to accept"); adverbs
+ * between do not count, "que" between undoes it ("je ne peux qu'accepter"
+ * accepts), phrase words never negate, and "oui" and "yes" never are. */
+static bool negated_at(char **w, const bool *in_phrase, int i)
+{
+	if (strcmp(w[i], "oui") == 0 || strcmp(w[i], "yes") == 0)
+		return false;
+	bool interjection = IN(w[i], interjections);
+	int seen = 0;
+	for (int k = i - 1; k >= 0 && seen < NEGATION_SPAN; k--) {
+		if (in_phrase[k])
+			return false;
+		if (IN(w[k], adverbs))
+			continue;
+		if (strcmp(w[k], "qu") == 0 || strcmp(w[k], "que") == 0)
+			return false;
+		bool near = ++seen == 1;
+		if (IN(w[k], near_negators))
+			return near;
+		if (IN(w[k], negators))
+			return near || !interjection;
+		if (interjection)
+			return false;
+	}
+	return false;
+}
+
+/* Text without its questions: "C'est bon ?" or "OK?" is not an answer. */
+static char *without_questions(const char *text)
+{
+	GString *out = g_string_new(NULL);
+	gsize start = 0;
+	for (const char *p = text; *p; p++) {
+		if (*p == '?') {
+			g_string_truncate(out, start);
+			start = out->len;
+			continue;
+		}
+		g_string_append_c(out, *p);
+		if (*p == '.' || *p == '!' || *p == '\n' || *p == ';')
+			start = out->len;
+	}
+	return g_string_free(out, FALSE);
+}
+
 /* What one piece of text says: accept and refuse words and phrases, an
- * accept word after a negator (within NEGATION_SPAN words, phrase words
- * not counting) or before "pas" counting as a refusal. */
+ * accept word negated (negated_at) or before "pas" counting as a refusal,
+ * a negated refusal left unread. */
 static reading read_text(const char *text)
 {
 	reading r = {false, false, false};
-	char **w = words_of(text);
+	char *asked = without_questions(text);
+	char **w = words_of(asked);
+	g_free(asked);
 	int n = (int)g_strv_length(w);
 	bool *in_phrase = g_new0(bool, (gsize)n + 1);
 	for (int i = 0; i < n; i++) {
-		bool negated = false;
-		for (int k = i - 1; k >= 0 && k >= i - NEGATION_SPAN && !negated; k--)
-			negated = !in_phrase[k] && IN(w[k], negators);
+		int nlen = longest(w + i, neutral_phrases, G_N_ELEMENTS(neutral_phrases));
 		int alen = longest(w + i, accept_phrases, G_N_ELEMENTS(accept_phrases));
 		int rlen = longest(w + i, refuse_phrases, G_N_ELEMENTS(refuse_phrases));
-		if (alen || rlen) {
-			int len = MAX(alen, rlen);
+		if (nlen || alen || rlen) {
+			int len = MAX(nlen, MAX(alen, rlen));
+			bool negated = negated_at(w, in_phrase, i);
 			for (int k = i; k < i + len; k++)
 				in_phrase[k] = true;
-			if (alen >= rlen && negated)
+			if (len == nlen)
+				;
+			else if (alen >= rlen && negated)
 				r.unsure = true;
 			else if (alen >= rlen)
 				r.acc = true;
@@ -195,6 +259,7 @@ static reading read_text(const char *text)
 		bool is_acc = IN(w[i], accept_words), is_ref = IN(w[i], refuse_words);
 		if (!is_acc && !is_ref)
 			continue;
+		bool negated = negated_at(w, in_phrase, i);
 		/* "pas" after the verb: "je n'accepte pas" has n before already;
 		 * "accepte pas" alone is colloquial French for a refusal too. */
 		if (!negated && is_acc && !IN(w[i], interjections) && w[i + 1] && strcmp(w[i + 1], "pas") == 0)
@@ -205,7 +270,6 @@ static reading read_text(const char *text)
 			r.ref = true;
 		else if (is_ref && !negated)
 			r.ref = true;
-		/* a negated refusal ("I do not refuse") is left unread */
 	}
 	g_free(in_phrase);
 	g_strfreev(w);
