@@ -492,7 +492,10 @@ static const char *after_greeting(const opening_res *r, const char *l)
 char *reply_opening(const char *text)
 {
 	const opening_res *r = res_get();
-	char **lines = g_strsplit(text ? text : "", "\n", -1);
+	/* Any caller's text: the regexes and the UTF-8 walks need it valid. */
+	char *valid = g_utf8_make_valid(text ? text : "", -1);
+	char **lines = g_strsplit(valid, "\n", -1);
+	g_free(valid);
 	GString *out = g_string_new(NULL);
 	int taken = 0, paras = 0;
 	bool in_para = false;

@@ -193,6 +193,8 @@ static void intent_from_the_opening_only(void **state)
 		{"Thanks for your mail, I accept.", CM_INTENT_ACCEPT},
 		{"Oui : 06 12 34 56 78", CM_INTENT_ACCEPT},
 		{"Envoyé de mon iPhone", CM_INTENT_NONE},
+		{"J'accepte \xff\xfe\xc3", CM_INTENT_ACCEPT},
+		{"\xe2\x82\nJean \xf8\x88", CM_INTENT_NONE},
 		/* phrasings without a keyword, and their negations */
 		{"C'est bon pour moi.", CM_INTENT_ACCEPT},
 		{"Allez-y.", CM_INTENT_ACCEPT},
