@@ -76,8 +76,10 @@ char *reply_strip_quotes(const char *text);
  * Outlook dividers).  Returns a g_malloc'd string. */
 char *reply_html_to_text(const char *html, size_t len);
 
-/* Intent of a new text: first line first, then the whole text.  why gets a
- * reason when the result is NONE or BOTH. */
+/* Intent of a new text, read from its opening only (greetings passed over,
+ * up to the first closing, signature, footer or disclaimer: reply_intent.c):
+ * its first line first, then the whole opening.  why gets a reason saying
+ * how to answer when the result is NONE or BOTH. */
 cm_intent reply_intent(const char *new_text, char *why, size_t whylen);
 
 /* A token written anywhere in text (26 symbols, hyphens allowed). */

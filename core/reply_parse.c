@@ -376,6 +376,7 @@ void reply_understand(const char *raw, size_t len, const cm_reply_env *env, cm_r
 		r->new_text = g_strdup("");
 	}
 	g_object_unref(m);
+	reply_classify_text(r->new_text, r);
 
 	if (r->kind != CM_KIND_REPLY) {
 		snprintf(r->reason, sizeof r->reason, "not an answer: %s (%s)", reply_kind_str(r->kind), r->kind_why);
