@@ -192,8 +192,10 @@ static void dsn_read(GMimeObject *part, cm_reply *r)
 	GMimeStream *mem = g_mime_stream_mem_new();
 	g_mime_data_wrapper_write_to_stream(w, mem);
 	GByteArray *b = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	char *text = g_strndup((const char *)b->data, MIN(b->len, 256 * 1024));
+	char *text = b->len ? g_strndup((const char *)b->data, MIN(b->len, 256 * 1024)) : NULL;
 	g_object_unref(mem);
+	if (!text)
+		return; /* an empty report names nobody */
 	char **lines = g_strsplit(text, "\n", 4096);
 	char *rcpt = NULL;
 	bool failed = false;
