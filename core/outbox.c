@@ -197,8 +197,12 @@ typedef struct {
 static cm_status permanent_failure(cm_store *st, const cm_outbox_item *it, cm_err *err)
 {
 	cm_account a;
-	if (!it->nic[0] || st->ops->account_get(st, it->nic, &a, NULL) != CM_OK || a.bouncing ||
-	    g_ascii_strcasecmp(a.email, it->rcpt) != 0)
+	if (!it->nic[0])
+		return CM_OK;
+	cm_status rs = st->ops->account_get(st, it->nic, &a, err);
+	if (rs)
+		return rs == CM_ERR_NOTFOUND ? CM_OK : rs;
+	if (a.bouncing || g_ascii_strcasecmp(a.email, it->rcpt) != 0)
 		return CM_OK;
 	a.bouncing = true;
 	return st->ops->account_update(st, &a, err);

@@ -7,13 +7,16 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *lang_of(cm_core *c, const char *nic)
+/* The language of an account's mails; a store failure fails the step. */
+static cm_status lang_of(cm_core *c, const char *nic, const char **lang, cm_err *err)
 {
 	static const char *const langs[] = {"fr", "en"};
 	cm_account a;
-	if (c->st->ops->account_get(c->st, nic, &a, NULL) == CM_OK)
-		return strcmp(a.lang, "en") == 0 ? langs[1] : langs[0];
-	return c->cfg->default_lang;
+	cm_status st = c->st->ops->account_get(c->st, nic, &a, err);
+	*lang = c->cfg->default_lang;
+	if (st == CM_OK)
+		*lang = strcmp(a.lang, "en") == 0 ? langs[1] : langs[0];
+	return st == CM_ERR_NOTFOUND ? CM_OK : st;
 }
 
 /* Queue a mail of kind to one party of req (services: for done mails).
@@ -22,8 +25,12 @@ static cm_status notify(cm_core *c, cm_mail_kind kind, const cm_request *req, co
 			const cm_party *other, bool with_token, const char *reason, const GArray *services,
 			int64_t now, cm_err *err)
 {
+	const char *lang;
+	cm_status st = lang_of(c, to->nic, &lang, err);
+	if (st)
+		return st;
 	cm_mail_ctx ctx = {
-		.kind = kind, .lang = lang_of(c, to->nic), .rcpt = to->email, .req = req, .party = to,
+		.kind = kind, .lang = lang, .rcpt = to->email, .req = req, .party = to,
 		.other = other, .token = with_token ? CM_TOKEN_PLACEHOLDER : NULL, .services = services,
 		.reason = reason,
 	};
@@ -650,12 +657,18 @@ static cm_status bounced_tx(cm_core *c, int64_t outbox_id, const char *detail, i
 	if ((st = c->st->ops->outbox_finish(c->st, outbox_id, CM_OUT_BOUNCED, 0, detail, now, err)))
 		return st;
 	bool newly = false;
-	if (it.nic[0] && c->st->ops->account_get(c->st, it.nic, &a, NULL) == CM_OK &&
-	    g_ascii_strcasecmp(a.email, it.rcpt) == 0 && !a.bouncing) {
-		a.bouncing = true;
-		newly = true;
-		if ((st = c->st->ops->account_update(c->st, &a, err)))
+	if (it.nic[0]) {
+		/* A store failure here must fail the whole step, never pass for
+		 * "no such account". */
+		st = c->st->ops->account_get(c->st, it.nic, &a, err);
+		if (st && st != CM_ERR_NOTFOUND)
 			return st;
+		if (st == CM_OK && g_ascii_strcasecmp(a.email, it.rcpt) == 0 && !a.bouncing) {
+			a.bouncing = true;
+			newly = true;
+			if ((st = c->st->ops->account_update(c->st, &a, err)))
+				return st;
+		}
 	}
 	if ((st = core_audit(c, now, it.request_id, "system", "bounced", err, "%s mail to %s bounced: %s",
 			     cm_mail_kind_str(it.kind), it.rcpt, detail)))
@@ -672,14 +685,21 @@ static cm_status bounced_tx(cm_core *c, int64_t outbox_id, const char *detail, i
 		return st;
 	if (newly && (st = events_queue(c, "contact.bouncing", &req, now, err)))
 		return st;
-	if (req.state != CM_STATE_PENDING || c->st->ops->account_get(c->st, req.asked_by, &asker, NULL) != CM_OK ||
-	    g_ascii_strcasecmp(asker.email, it.rcpt) == 0)
-		return CM_OK; /* closed already, or the asker's own address bounced */
+	if (req.state != CM_STATE_PENDING)
+		return CM_OK; /* closed already */
+	st = c->st->ops->account_get(c->st, req.asked_by, &asker, err);
+	if (st == CM_ERR_NOTFOUND || (st == CM_OK && g_ascii_strcasecmp(asker.email, it.rcpt) == 0))
+		return CM_OK; /* no such account any more, or the asker's own address bounced */
+	if (st)
+		return st;
 	const cm_party *bouncing = strcmp(p[CM_SIDE_TO].nic, it.nic) == 0 ? &p[CM_SIDE_TO] : &p[CM_SIDE_FROM];
 	cm_party to = {.request_id = req.id, .side = bouncing->side == CM_SIDE_TO ? CM_SIDE_FROM : CM_SIDE_TO};
 	memcpy(to.nic, asker.nic, sizeof to.nic);
 	memcpy(to.email, asker.email, sizeof to.email);
-	cm_mail_ctx ctx = {.kind = CM_MAIL_BOUNCED, .lang = lang_of(c, asker.nic), .rcpt = asker.email, .req = &req,
+	const char *lang;
+	if ((st = lang_of(c, asker.nic, &lang, err)))
+		return st;
+	cm_mail_ctx ctx = {.kind = CM_MAIL_BOUNCED, .lang = lang, .rcpt = asker.email, .req = &req,
 			   .party = &to, .other = bouncing, .reason = detail};
 	return outbox_enqueue(c->st, c->cfg, &ctx, asker.nic, -1, 0, now, NULL, err);
 }
