@@ -29,7 +29,7 @@ wait_sink alice@example.com 1 && wait_sink bob@example.net 1
 VA=$(validation_for alice@example.com)
 VB=$(validation_for bob@example.net)
 eq "1. alice (French) and bob (English) each receive their validation mail through Postfix" "yes yes" \
-	"$([ -n "$VA" ] && $MT subject "$VA" | grep -q 'votre validation est demandée' && echo yes) $([ -n "$VB" ] && $MT subject "$VB" | grep -q 'your approval is requested' && echo yes)"
+	"$([ -n "$VA" ] && $MT subject "$VA" | grep -q 'votre accord est demandé' && echo yes) $([ -n "$VB" ] && $MT subject "$VB" | grep -q 'your approval is requested' && echo yes)"
 TA=$($MT token "$VA")
 TB=$($MT token "$VB")
 $MT text "$VA" >"$T/va.txt"
@@ -45,8 +45,8 @@ eq "1. bob's one-click accept address is taken (250)" "250" "$(code)"
 eq "1. the group changed: bob is its tech contact" "done bob-ovh" \
 	"$(req_field 1 .state) $("$CTL" --json group show g1-ovh-1 | jq -r .tech)"
 check "1. alice receives the done mail" wait_sink alice@example.com 1 "effectué"
-check "1. bob receives the done mail" wait_sink bob@example.net 1 ": done"
-f=$(sink_mails bob@example.net ": done" | head -1)
+check "1. bob receives the done mail" wait_sink bob@example.net 1 ": change completed"
+f=$(sink_mails bob@example.net ": change completed" | head -1)
 check "1. the done mail lists the group's services" sh -c "$MT text '$f' | grep -q '0033972101010 (number)'"
 check "1. replies to the validation address are discarded, never delivered" \
 	sh -c "! grep -l '^X-Rcpt-Args: <validation' $T/sink/* >/dev/null 2>&1"
