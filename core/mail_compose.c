@@ -437,8 +437,26 @@ static void services_vars(mail_vars *v, const GArray *services, bool fr, cm_mail
 
 /* The variables of a mail.  Values are plain text, escaped when put into
  * HTML; the few in ->html carry their own markup. */
-static mail_vars vars_build(const cm_config *cfg, const cm_mail_ctx *c, const char *lang)
+/* A name as one line of printable text: an account name is outside input. */
+static char *name_clean(const char *in)
 {
+	if (!known(in))
+		return NULL;
+	char *s = g_utf8_make_valid(in, -1);
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return g_strstrip(s);
+}
+
+static mail_vars vars_build(const cm_config *cfg, const cm_mail_ctx *ctx_in, const char *lang)
+{
+	cm_mail_ctx ctx = *ctx_in;
+	char *names[3] = {name_clean(ctx_in->name), name_clean(ctx_in->other_name), name_clean(ctx_in->asker_name)};
+	ctx.name = names[0];
+	ctx.other_name = names[1];
+	ctx.asker_name = names[2];
+	const cm_mail_ctx *c = &ctx;
 	mail_vars v = {g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
 		       g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free)};
 	bool fr = strcmp(lang, "fr") == 0;
@@ -487,6 +505,8 @@ static mail_vars vars_build(const cm_config *cfg, const cm_mail_ctx *c, const ch
 		g_free(id);
 		var_take(&v, "url", url);
 	}
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+		g_free(names[i]);
 	return v;
 }
 
@@ -845,7 +865,8 @@ cm_status mail_check_templates(const cm_config *cfg, cm_err *err)
 				.kind = (cm_mail_kind)k, .lang = langs[l], .rcpt = p[0].email,
 				.req = k == CM_MAIL_NOTICE ? NULL : &req, .party = &p[0], .other = &p[1],
 				.token = k == CM_MAIL_VALIDATION ? CM_TOKEN_PLACEHOLDER : NULL,
-				.services = services, .reason = "sample reason",
+				.services = services, .reason = "refused_by:yy5678-ovh", .name = "Alice Martin",
+				.other_name = "Bob Smith", .asker_name = "Alice Martin",
 			};
 			char *msg = NULL, sender[CM_EMAIL_MAX + 1];
 			size_t len;

@@ -497,6 +497,27 @@ static void a_notice_answers_in_the_thread_of_the_reply(void **state)
 	g_free(msg);
 }
 
+static void an_account_name_is_one_line_of_text(void **state)
+{
+	fx *f = *state;
+	scene s;
+	scene_init(&s, false);
+	cm_mail_ctx ctx = {.kind = CM_MAIL_WAITING, .lang = "en", .rcpt = s.p[0].email, .req = &s.req,
+			   .party = &s.p[0], .other = &s.p[1], .reason = NULL, .name = "Eve\r\nBcc: x@example.com",
+			   .other_name = "<script>alert(1)</script>"};
+	char *msg = NULL, sender[CM_EMAIL_MAX + 1];
+	size_t len;
+	cm_err err = {0};
+	assert_int_equal(mail_compose(f->cfg, &ctx, 3, DONE, &msg, &len, sender, &err), CM_OK);
+	assert_non_null(strstr(msg, "\r\nHello Eve  Bcc: x@example.com,\r\n"));
+	assert_null(strstr(msg, "\r\nBcc:"));
+	const char *html = strstr(msg, "Content-Type: text/html");
+	assert_non_null(html);
+	assert_null(strstr(html, "<script>"));
+	assert_non_null(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt; (bob-ovh)"));
+	g_free(msg);
+}
+
 static void every_template_passes_the_start_up_check(void **state)
 {
 	fx *f = *state;
@@ -538,6 +559,7 @@ int main(void)
 		T(reasons_are_worded_per_language_never_shown_as_codes),
 		T(the_reader_who_refused_is_told_so_as_you),
 		T(a_notice_answers_in_the_thread_of_the_reply),
+		T(an_account_name_is_one_line_of_text),
 		T(every_template_passes_the_start_up_check),
 		T(dates_follow_templates_timezone),
 	};
