@@ -141,6 +141,7 @@ static char *capitalise(const char *s)
 /* Who a reason names, relative to the reader: NULL reader = nobody is "you". */
 typedef struct {
 	const char *me;          /* the reader's NIC */
+	const char *from;        /* the request's outgoing NIC */
 	const char *names[3][2]; /* {nic, name} pairs the mail knows */
 } reason_who;
 
@@ -167,6 +168,10 @@ static char *reason_words(const char *code_in, bool fr, const reason_who *w)
 	}
 	bool me = w && w->me && *arg && strcmp(w->me, arg) == 0;
 	bool nic_ok = *arg && strlen(arg) <= CM_NIC_MAX && strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(arg);
+	/* Not an account: the provider's own people or the system. */
+	bool staff = strcmp(arg, "operator") == 0 || strcmp(arg, "system") == 0;
+	if (strcmp(code, "cancelled_by") == 0 && staff)
+		return g_strdup(fr ? "Elle a été annulée par notre service client." : "It was cancelled by our customer service.");
 	if (strcmp(code, "refused_by") == 0 && nic_ok) {
 		if (me)
 			return g_strdup(fr ? "Vous l'avez refusée." : "You refused it.");
@@ -184,6 +189,13 @@ static char *reason_words(const char *code_in, bool fr, const reason_who *w)
 	if (strcmp(code, "not_holder") == 0) {
 		int r = strcmp(arg, "admin") == 0 ? CM_ROLE_ADMIN : strcmp(arg, "tech") == 0 ? CM_ROLE_TECH
 			: strcmp(arg, "billing") == 0 ? CM_ROLE_BILLING : 0;
+		bool mine = w && w->me && w->from && strcmp(w->me, w->from) == 0;
+		if (r && mine)
+			return g_strdup_printf(fr ? "Votre compte n'est plus le contact %s du groupe : un autre "
+						    "changement a eu lieu entre-temps."
+						  : "Your account is no longer the %s contact of the group: another "
+						    "change took place in the meantime.",
+					       role_word(fr, (cm_role)r));
 		if (r)
 			return g_strdup_printf(fr ? "Le compte sortant n'est plus le contact %s du groupe : un autre "
 						    "changement a eu lieu entre-temps."
@@ -333,8 +345,8 @@ static void request_vars(mail_vars *v, const cm_config *cfg, const cm_mail_ctx *
 	bool from_me = strcmp(me, r->from_nic) == 0, to_me = strcmp(me, r->to_nic) == 0;
 	bool asker_me = strcmp(me, r->asked_by) == 0;
 	const char *asker_name = asker_me ? c->name
-				 : strcmp(r->asked_by, r->from_nic) == 0 ? from_name
-				 : strcmp(r->asked_by, r->to_nic) == 0 ? to_name : c->asker_name;
+				 : strcmp(r->asked_by, r->from_nic) == 0 && known(from_name) ? from_name
+				 : strcmp(r->asked_by, r->to_nic) == 0 && known(to_name) ? to_name : c->asker_name;
 	int n = role_count(r->roles);
 	char *roles = roles_words(fr, r->roles);
 
@@ -378,7 +390,7 @@ static void request_vars(mail_vars *v, const cm_config *cfg, const cm_mail_ctx *
 	g_free(roles);
 
 	/* The reason, with "you" for the reader. */
-	reason_who w = {.me = me};
+	reason_who w = {.me = me, .from = r->from_nic};
 	w.names[0][0] = c->party ? c->party->nic : NULL;
 	w.names[0][1] = c->name;
 	w.names[1][0] = c->other ? c->other->nic : NULL;

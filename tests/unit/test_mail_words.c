@@ -409,7 +409,8 @@ static void reasons_are_worded_per_language_never_shown_as_codes(void **state)
 					    "billing_no_longer_met", "not_holder:admin", "not_holder:tech",
 					    "not_holder:billing", "no_intent", "both_intents", "unknown_token",
 					    "used_token", "superseded_token", "expired_token", "closed",
-					    "wrong_sender", "not_authenticated", "rate_limited", "too_large"};
+					    "wrong_sender", "not_authenticated", "rate_limited", "too_large",
+					    "cancelled_by:operator", "cancelled_by:system"};
 	char *generic_fr = mail_reason_text("no_such_code", "fr"), *generic_en = mail_reason_text("no_such_code", "en");
 	for (size_t i = 0; i < G_N_ELEMENTS(codes); i++) {
 		for (int l = 0; l < 2; l++) {
@@ -433,6 +434,9 @@ static void reasons_are_worded_per_language_never_shown_as_codes(void **state)
 	g_free(t);
 	t = mail_reason_text("cancelled_by:alice-ovh", "en");
 	assert_string_equal(t, "It was cancelled by alice-ovh.");
+	g_free(t);
+	t = mail_reason_text("cancelled_by:operator", "fr");
+	assert_string_equal(t, "Elle a été annulée par notre service client.");
 	g_free(t);
 	/* No private detail of the other contact in a failed billing check. */
 	t = mail_reason_text("billing_no_longer_met", "fr");
