@@ -472,11 +472,19 @@ static mail_vars vars_build(const cm_config *cfg, const cm_mail_ctx *ctx_in, con
 	mail_vars v = {g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
 		       g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free)};
 	bool fr = strcmp(lang, "fr") == 0;
-	char *subj = g_strdup(c->subject_extra && *c->subject_extra ? c->subject_extra
-								    : fr ? "sans objet" : "no subject");
+	char *subj = g_utf8_make_valid(c->subject_extra && *c->subject_extra ? c->subject_extra
+									     : fr ? "sans objet" : "no subject", -1);
 	for (char *q = subj; *q; q++)
 		if ((unsigned char)*q < 0x20 || *q == 0x7f)
 			*q = ' ';
+	/* A stranger's subject is quoted, not reproduced at any length: the
+	 * mail's lines must stay within 998 bytes. */
+	if (g_utf8_strlen(subj, -1) > 160) {
+		char *cut = g_utf8_substring(subj, 0, 159);
+		g_free(subj);
+		subj = g_strconcat(cut, "…", NULL);
+		g_free(cut);
+	}
 	var_take(&v, "subject", subj);
 	var(&v, "validation_address", cfg->validation_address);
 	var(&v, "provider", fr ? "Téléphonie · Gestion des contacts" : "Telephony · Contact management");

@@ -12,7 +12,8 @@ rm -f "$MAILS"/*.png
 check "test_mail_words writes every mail to $MAILS" env CM_MAILS_DIR="$MAILS" "$top/$BUILD/tests/test_mail_words"
 eq "32 mails, each as text and HTML" "32 32" "$(ls "$MAILS"/*-*.txt | wc -l | tr -d ' ') $(ls "$MAILS"/*-*-??.html | wc -l | tr -d ' ')"
 run /usr/bin/python3 "$top/tests/mails/screenshots.py" shoot "$MAILS"
-eq "headless Chromium takes 64 screenshots" "0 64 screenshots in $MAILS" "$RC $OUT"
+eq "headless Chromium takes 64 screenshots, and every mail fits the phone's width" \
+	"0 64 screenshots in $MAILS" "$RC $OUT"
 /usr/bin/python3 "$top/tests/mails/screenshots.py" check "$MAILS" >"$T/colours"
 for html in "$MAILS"/*-*-??.html; do
 	name=$(basename "$html" .html)

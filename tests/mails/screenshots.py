@@ -3,7 +3,9 @@
 
     screenshots.py shoot DIR   a PNG of each DIR/*.html at phone (390 px) and
                                desktop (1024 px) widths: NAME-390.png and
-                               NAME-1024.png, the whole height of the mail
+                               NAME-1024.png, the whole height of the mail;
+                               a line "wider NAME WIDTH SCROLLWIDTH" for each
+                               page that does not fit its width
     screenshots.py check DIR   for each PNG in DIR: "NAME COLOURS INK" where
                                COLOURS is how many distinct colours it holds
                                and INK the share of pixels that are not the
@@ -42,6 +44,9 @@ def shoot(directory):
                 driver.get("file://" + os.path.abspath(path))
                 height = driver.execute_script(
                     "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
+                wide = driver.execute_script("return document.documentElement.scrollWidth")
+                if int(wide) > width:
+                    print("wider %s %d %d" % (name, width, int(wide)))
                 metrics["height"] = max(200, min(int(height), 8000))
                 driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
                 out = os.path.join(directory, "%s-%d.png" % (name, width))

@@ -522,6 +522,24 @@ static void an_account_name_is_one_line_of_text(void **state)
 	g_free(msg);
 }
 
+static void a_long_subject_is_quoted_shortened(void **state)
+{
+	fx *f = *state;
+	char *subject = g_strnfill(3000, 'x');
+	cm_mail_ctx ctx = {.kind = CM_MAIL_NOTICE, .lang = "en", .rcpt = "alice@example.com", .reason = "no_intent",
+			   .subject_extra = subject};
+	char *msg = NULL, sender[CM_EMAIL_MAX + 1];
+	size_t len;
+	cm_err err = {0};
+	/* Still a mail: the sender is told, whatever they wrote. */
+	assert_int_equal(mail_compose(f->cfg, &ctx, 3, DONE, &msg, &len, sender, &err), CM_OK);
+	char *want = g_strdup_printf("\"%.159s…\"", subject);
+	assert_non_null(strstr(msg, want));
+	g_free(want);
+	g_free(msg);
+	g_free(subject);
+}
+
 static void every_template_passes_the_start_up_check(void **state)
 {
 	fx *f = *state;
@@ -564,6 +582,7 @@ int main(void)
 		T(the_reader_who_refused_is_told_so_as_you),
 		T(a_notice_answers_in_the_thread_of_the_reply),
 		T(an_account_name_is_one_line_of_text),
+		T(a_long_subject_is_quoted_shortened),
 		T(every_template_passes_the_start_up_check),
 		T(dates_follow_templates_timezone),
 	};
