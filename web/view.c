@@ -10,28 +10,32 @@ cm_status wview_read(cm_core *c, const cm_token *tok, web_view *v, cm_err *err)
 	const cm_store_ops *ops = c->st->ops;
 	unsigned char hash[CM_TOKEN_HASH_BYTES];
 	cm_token_ref ref;
-	cm_party holder;
 	cm_status st;
 
 	memset(v, 0, sizeof *v);
 	v->services = g_array_new(FALSE, TRUE, sizeof(cm_service));
 	if ((st = ops->begin(c->st, false, err)))
 		return st;
-	if ((st = core_token_owner(c, tok, &v->req, &holder, err)))
-		goto out;
+	/* What core_token_owner reads, plus whether the token was superseded,
+	 * which the page must tell apart (three reads instead of five). */
 	token_hash(tok, hash);
-	if ((st = ops->token_lookup(c->st, hash, &ref, err)) ||
-	    (st = ops->party_pair(c->st, v->req.id, v->party, err)) ||
+	st = ops->token_lookup(c->st, hash, &ref, err);
+	if (st == CM_ERR_TOKEN_UNKNOWN)
+		cm_err_set(err, st, "unknown token");
+	if (st || (st = ops->request_get(c->st, ref.request_id, &v->req, err)) ||
+	    (st = ops->party_pair(c->st, ref.request_id, v->party, err)) ||
 	    (st = ops->service_list(c->st, v->req.group, v->services, err)))
 		goto out;
 	v->side = ref.side;
 	v->superseded = ref.superseded;
 	/* Names and languages: a missing account (never expected) shows the NIC. */
-	if (ops->account_get(c->st, v->req.asked_by, &v->asker, NULL) != CM_OK)
-		memset(&v->asker, 0, sizeof v->asker);
 	for (int s = 0; s < 2; s++)
 		if (ops->account_get(c->st, v->party[s].nic, &v->acc[s], NULL) != CM_OK)
 			memset(&v->acc[s], 0, sizeof v->acc[s]);
+	if (strcmp(v->req.asked_by, v->acc[CM_SIDE_FROM].nic) == 0)
+		v->asker = v->acc[CM_SIDE_FROM];
+	else if (ops->account_get(c->st, v->req.asked_by, &v->asker, NULL) != CM_OK)
+		memset(&v->asker, 0, sizeof v->asker);
 out:
 	ops->rollback(c->st);
 	return st;
@@ -92,6 +96,30 @@ static const char *kind_word(int lang, const char *kind)
 	return kind;
 }
 
+/* templates.timezone, read once per process (GLib parses the zone file
+ * again for every new GTimeZone), and its city in words. */
+static GTimeZone *page_zone(const cm_config *cfg, const char **city)
+{
+	static gsize once;
+	static GTimeZone *tz;
+	static char *city_words;
+	if (g_once_init_enter(&once)) {
+		const char *zone = cfg->timezone && *cfg->timezone ? cfg->timezone : "UTC";
+		tz = g_time_zone_new_identifier(zone);
+		if (!tz) {
+			tz = g_time_zone_new_utc();
+			zone = "UTC";
+		}
+		/* The city of an Area/City zone, underscores as spaces. */
+		const char *slash = strrchr(zone, '/');
+		city_words = g_strdup(slash ? slash + 1 : zone);
+		g_strdelimit(city_words, "_", ' ');
+		g_once_init_leave(&once, 1);
+	}
+	*city = city_words;
+	return tz;
+}
+
 /* A time in words in templates.timezone: "11 décembre 2026 à 05:46 (heure
  * de Paris)", "11 December 2026, 05:46 (Paris time)". */
 static char *time_words(const cm_config *cfg, int lang, int64_t t)
@@ -100,19 +128,11 @@ static char *time_words(const cm_config *cfg, int lang, int64_t t)
 					   "septembre", "octobre", "novembre", "décembre"};
 	static const char *const en_m[] = {"January", "February", "March", "April", "May", "June", "July",
 					   "August", "September", "October", "November", "December"};
-	const char *zone = cfg->timezone && *cfg->timezone ? cfg->timezone : "UTC";
-	GTimeZone *tz = g_time_zone_new_identifier(zone);
-	if (!tz) {
-		tz = g_time_zone_new_utc();
-		zone = "UTC";
-	}
+	const char *city;
+	GTimeZone *tz = page_zone(cfg, &city);
 	GDateTime *utc = g_date_time_new_from_unix_utc(t);
 	GDateTime *d = utc ? g_date_time_to_timezone(utc, tz) : NULL;
 	char *out;
-	/* The city of an Area/City zone, underscores as spaces. */
-	const char *slash = strrchr(zone, '/');
-	char *city = g_strdup(slash ? slash + 1 : zone);
-	g_strdelimit(city, "_", ' ');
 	if (!d) {
 		out = g_strdup("?");
 	} else {
@@ -125,12 +145,10 @@ static char *time_words(const cm_config *cfg, int lang, int64_t t)
 			out = g_strdup_printf("%d %s %d, %02d:%02d (%s time)", day, en_m[mon], g_date_time_get_year(d),
 					      g_date_time_get_hour(d), g_date_time_get_minute(d), city);
 	}
-	g_free(city);
 	if (d)
 		g_date_time_unref(d);
 	if (utc)
 		g_date_time_unref(utc);
-	g_time_zone_unref(tz);
 	return out;
 }
 

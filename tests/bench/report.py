@@ -50,6 +50,15 @@ row("rss_growth", "milter RSS growth from 1,000 to %d replies" % res["rss_replie
     "%.1f MB idle, %.1f MB with 50 sessions, %.1f -> %.1f MB, peak %.1f MB"
     % (res["rss_idle_kb"] / 1024, res["rss_50_sessions_kb"] / 1024, warm / 1024, res["rss_after_all_kb"] / 1024,
        res["rss_peak_kb"] / 1024))
+row("page_get_vs_static", "page GETs, contact-web / libmicrohttpd serving a static page of the same size",
+    ratio(res["web_get_rate"], res["ref_get_rate"]), 0.5, True,
+    "%.0f / %.0f pages/s (%d bytes, wrk 2 threads, 16 connections)"
+    % (res["web_get_rate"], res["ref_get_rate"], res["web_page_bytes"]))
+dec_rate = 1 / res["dec_s_small"] if res["dec_s_small"] else 0.0
+row("page_post_vs_core", "decisions through the page's form / core decisions without HTTP (section 3)",
+    ratio(res["web_post_rate"], dec_rate), 0.5, True,
+    "%.0f / %.0f durable decisions/s (%d posted, 8 connections; %d recorded via web)"
+    % (res["web_post_rate"], dec_rate, res["web_post_n"], res["web_post_recorded"]))
 
 print()
 print("%-82s %9s %8s %5s   %s" % ("what", "measured", "target", "met", "absolute"))
