@@ -177,6 +177,11 @@ grep -qF "remplacé par un e-mail plus récent" "$T/b" && ! grep -q "<form" "$T/
 	nok "a superseded token's page says so in words, without a form" "$(cat "$T/b")"
 eq "the newer token's page is live (200 with its form)" "200 1" "$(status "$LC") $(grep -c '<form' "$T/b")"
 
+"$CTL" account set carol-ovh --name '<script>alert(1)</script> & "Co" <b>' >/dev/null
+status "$LC" >/dev/null
+grep -qF '&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Co&quot; &lt;b&gt; (carol-ovh)' "$T/b" &&
+	! grep -qi '<script\|<b>' "$T/b" && ok "an account's name is shown HTML-escaped" ||
+	nok "an account's name is shown HTML-escaped" "$(grep -i carol "$T/b" | head -3)"
 sed -i 's/^request_ttl = .*/request_ttl = 1s/' "$CONF"
 "$CTL" request create g1-ovh-1 --by alice-ovh --billing bob-ovh >/dev/null
 sed -i 's/^request_ttl = .*/request_ttl = 14d/' "$CONF"
