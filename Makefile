@@ -51,6 +51,14 @@ $(WEB_OBJ): CFLAGS_ALL += $(shell pkg-config --cflags libmicrohttpd)
 $(BUILD)/contact-web: $(WEB_OBJ) $(BUILD)/libcontactcore.a
 	$(CC) $(SAN) -o $@ $(WEB_OBJ) $(BUILD)/libcontactcore.a $(LIBS_ALL) $(shell pkg-config --libs libmicrohttpd) -lpthread
 
+# The page's renderer and states, without HTTP (no libmicrohttpd needed).
+WEB_PAGE_OBJ := $(BUILD)/web/render.o $(BUILD)/web/view.o
+$(BUILD)/tests/test_web_page: $(BUILD)/tests/web/test_web_page.o $(WEB_PAGE_OBJ) $(BUILD)/libcontactcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LIBS_ALL) -lcmocka
+
+$(BUILD)/tests/web/test_web_page.o: CFLAGS_ALL += -Iweb
+
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcontactcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $< $(BUILD)/libcontactcore.a $(LIBS_ALL) -lcmocka
@@ -75,7 +83,7 @@ $(BUILD)/tests/bench/ref_web.o: CFLAGS_ALL += $(shell pkg-config --cflags libmic
 
 bench-bins: $(BUILD)/bench/bench_tool $(BUILD)/bench/ref_milter $(BUILD)/bench/ref_web
 
-unit-bins: $(UNIT_BIN) $(BUILD)/tests/corpus_dump
+unit-bins: $(UNIT_BIN) $(BUILD)/tests/corpus_dump $(if $(WEB_SRC),$(BUILD)/tests/test_web_page)
 
 # Installs the Debian packages the build and the tests need when run as root.
 deps:

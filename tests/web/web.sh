@@ -52,6 +52,8 @@ failures() { sqlite3 "$T/contacts.db" "SELECT COUNT(*) FROM failures WHERE key =
 sanitizer_clean() { ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: ' "$T/web.log"; }
 
 expect "contact-web -n checks the configuration, templates and store" 0 "configuration $CONF OK" "$WEB" -n
+expect "contact-web -l overrides web.listen" 0 "(listen 127.0.0.1:1," "$WEB" -n -l 127.0.0.1:1
+expect "contact-web -V prints its version" 0 "contact-web " "$WEB" -V
 expect "contact-web refuses to run as root without -u" 1 "refusing to run as root" "$WEB" -f
 "$WEB" -f -u nobody 2>"$T/web.log" &
 WEB_PID=$!
