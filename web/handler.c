@@ -55,6 +55,14 @@ static enum MHD_Result answer(web_req *r, unsigned status, const char *type, con
 	return ret;
 }
 
+char *web_render_page(web_app *app, int lang, web_page kind, const web_vars *v, cm_err *err)
+{
+	g_rw_lock_reader_lock(&app->tpl_lock);
+	char *html = wrender(app->tpl.text[lang][kind], v, app->tpl.path[lang][kind], err);
+	g_rw_lock_reader_unlock(&app->tpl_lock);
+	return html;
+}
+
 /* The language of a page that names no contact: ?lang=, else the first of
  * fr or en in Accept-Language, else the default. */
 static int guess_lang(web_req *r)
@@ -81,7 +89,7 @@ static enum MHD_Result error_page(web_req *r, unsigned status, const char *flag)
 	web_vars *v = wvars_new();
 	cm_err err = {0};
 	wvars_flag(v, flag, true);
-	char *html = wrender(r->app->tpl.text[lang][WEB_PAGE_ERROR], v, r->app->tpl.path[lang][WEB_PAGE_ERROR], &err);
+	char *html = web_render_page(r->app, lang, WEB_PAGE_ERROR, v, &err);
 	wvars_free(v);
 	if (!html) {
 		wlog(LOG_ERR, "%s", err.msg);
@@ -264,7 +272,7 @@ static enum MHD_Result view_page(web_req *r, const cm_token *tok)
 	nonce_of(r->app, tok, nonce);
 	unsigned status = 200;
 	web_vars *vars = wview_vars(r->app->cfg, &v, lang, now, nonce, &status);
-	char *html = wrender(r->app->tpl.text[lang][WEB_PAGE_VIEW], vars, r->app->tpl.path[lang][WEB_PAGE_VIEW], &err);
+	char *html = web_render_page(r->app, lang, WEB_PAGE_VIEW, vars, &err);
 	wvars_free(vars);
 	wview_clear(&v);
 	if (!html) {

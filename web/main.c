@@ -93,6 +93,26 @@ static char *origin_of(const char *base)
 	return o;
 }
 
+/* SIGHUP: the page templates again (a broken one keeps the old ones); the
+ * rest of the configuration is read at start only. */
+static void reload_templates(web_app *app)
+{
+	web_templates fresh;
+	cm_err err = {0};
+	if (wtemplates_load(app->cfg, &fresh, &err) != CM_OK) {
+		wlog(LOG_ERR, "SIGHUP: keeping the page templates in use: %s", err.msg);
+		wtemplates_free(&fresh);
+		return;
+	}
+	g_rw_lock_writer_lock(&app->tpl_lock);
+	web_templates old = app->tpl;
+	app->tpl = fresh;
+	g_rw_lock_writer_unlock(&app->tpl_lock);
+	wtemplates_free(&old);
+	wlog(LOG_NOTICE, "SIGHUP: page templates read again from %s (other settings need a restart)",
+	     app->cfg->templates_dir);
+}
+
 static unsigned current_connections(struct MHD_Daemon *d)
 {
 	const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
@@ -121,6 +141,7 @@ int main(int argc, char **argv)
 	int rc = 1, fd = -1;
 
 	g_mutex_init(&write_lock);
+	g_rw_lock_init(&app.tpl_lock);
 	g_option_context_add_main_entries(octx, entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &gerr)) {
 		fprintf(stderr, "contact-web: %s\n", gerr->message);
@@ -210,12 +231,17 @@ int main(int argc, char **argv)
 	}
 	wlog(LOG_INFO, "listening on %s (%u threads), base_url %s, store %s", cfg->web_listen, threads,
 	     cfg->web_base_url, cfg->store_path);
+	if (!cfg->web_trusted_proxy[0] &&
+	    (g_str_has_prefix(cfg->web_listen, "127.") || g_str_has_prefix(cfg->web_listen, "[::1]") ||
+	     g_str_has_prefix(cfg->web_listen, "localhost:")))
+		wlog(LOG_WARNING, "listening on loopback without web.trusted_proxy: behind a reverse proxy every "
+				  "client counts as the proxy's address for policy.max_failures");
 	for (;;) {
 		int sig = 0;
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			wlog(LOG_NOTICE, "SIGHUP: contact-web reads its configuration at start; restart it to reload");
+			reload_templates(&app);
 			continue;
 		}
 		break;
@@ -241,6 +267,7 @@ out:
 	wtemplates_free(&app.tpl);
 	g_free(app.origin);
 	g_mutex_clear(&write_lock);
+	g_rw_lock_clear(&app.tpl_lock);
 	config_free(cfg);
 	g_free(conf_path);
 	g_free(listen_spec);

@@ -75,7 +75,8 @@ web_vars *wview_sample(void);
 typedef struct {
 	const cm_config *cfg;
 	web_pool *pool;
-	web_templates tpl;
+	web_templates tpl;     /* under tpl_lock: SIGHUP reads them again */
+	GRWLock tpl_lock;
 	unsigned char key[64]; /* the nonce key: cfg->secret, or random bytes */
 	size_t key_len;
 	char *origin;          /* scheme://host[:port] of web.base_url */
@@ -83,6 +84,8 @@ typedef struct {
 } web_app;
 
 struct MHD_Daemon;
+/* Render page kind in lang (0 fr, 1 en) under the templates' read lock. */
+char *web_render_page(web_app *app, int lang, web_page kind, const web_vars *v, cm_err *err);
 /* Start the daemon on the bound socket fd with threads threads. */
 struct MHD_Daemon *web_start(web_app *app, int fd, unsigned threads);
 /* The static style sheet, served at /static/page.css. */

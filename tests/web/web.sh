@@ -5,7 +5,8 @@
 # raw sockets: GET changes nothing, forged POSTs are refused, every kind of
 # token gets its page and status, hostile input is answered without a crash,
 # failed lookups are rate-limited per client, /healthz follows the store,
-# SIGTERM lets a request in flight finish.
+# SIGHUP reads the page templates again, SIGTERM lets a request in flight
+# finish.
 . tests/lib/common.sh
 WEB="$top/$BUILD/contact-web"
 PY=/usr/bin/python3
@@ -16,7 +17,8 @@ BASE="http://127.0.0.1:$PORT"
 write_conf
 # The mails' link is the default, {base_url}/v/{token}; the daemon believes
 # X-Forwarded-For from 127.0.0.1, so tests can speak for other clients.
-sed -i -e '/^validate_url = /d' -e '/^\[policy\]/a resend_interval = 1s' "$CONF"
+cp -R "$top/config/templates" "$T/tpl"
+sed -i -e '/^validate_url = /d' -e '/^\[policy\]/a resend_interval = 1s' -e "s|^dir = .*|dir = $T/tpl|" "$CONF"
 cat >>"$CONF" <<CONF
 [web]
 listen = 127.0.0.1:$PORT
@@ -259,7 +261,24 @@ eq "the style sheet is served" 200 "$(status "$BASE/static/page.css")"
 headers_ok "css 200"
 eq "every answer above carried the five security headers" "" "$HDR_FAIL"
 
-# 9. SIGTERM: a request in flight is answered and recorded, then the daemon exits cleanly.
+# 9. SIGHUP reads the page templates again; a broken one keeps those in use.
+sed -i 's|<h1>Unknown link</h1>|<h1>Unknown link (edited)</h1>|' "$T/tpl/en/page_error.html"
+kill -HUP "$WEB_PID"
+i=0
+while [ $i -lt 50 ] && ! grep -q "SIGHUP: page templates read again" "$T/web.log"; do sleep 0.1; i=$((i + 1)); done
+status "$UNKNOWN?lang=en" >/dev/null
+grep -qF "Unknown link (edited)" "$T/b" && ok "after SIGHUP the edited template is used" ||
+	nok "after SIGHUP the edited template is used" "$(tail -3 "$T/web.log")"
+echo "{no_such_placeholder}" >>"$T/tpl/en/page_error.html"
+kill -HUP "$WEB_PID"
+i=0
+while [ $i -lt 50 ] && ! grep -q "SIGHUP: keeping the page templates in use" "$T/web.log"; do sleep 0.1; i=$((i + 1)); done
+eq "after SIGHUP with a broken template, pages are still served with the ones in use" "404 1" \
+	"$(status "$UNKNOWN?lang=en") $(grep -c 'Unknown link (edited)' "$T/b")"
+grep -q "keeping the page templates in use: .*no_such_placeholder" "$T/web.log" &&
+	ok "the broken template is named in the log" || nok "the broken template is named in the log"
+
+# 10. SIGTERM: a request in flight is answered and recorded, then the daemon exits cleanly.
 NC=$(nonce_of "$LC")
 eq "a POST in flight when SIGTERM arrives is answered (303)" 303 \
 	"$($PROBE inflight "$PORT" "/v/$(basename "$LC")" "decision=accept&nonce=$NC" "$T/web.pid")"
