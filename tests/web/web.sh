@@ -14,7 +14,7 @@ BROWSER="$PY $top/tests/web/browser.py"
 PROBE="$PY $top/tests/web/probe.py"
 PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
-write_conf
+BUSY=2s write_conf
 # The mails' link is the default, {base_url}/v/{token}; the daemon believes
 # X-Forwarded-For from 127.0.0.1, so tests can speak for other clients.
 cp -R "$top/config/templates" "$T/tpl"
@@ -260,6 +260,28 @@ eq "/healthz answers 200 once the store is back" 200 "$(status "$BASE/healthz")"
 eq "the style sheet is served" 200 "$(status "$BASE/static/page.css")"
 headers_ok "css 200"
 eq "every answer above carried the five security headers" "" "$HDR_FAIL"
+
+# A store too busy to take the decision: 503 "try again", nothing lost.
+"$CTL" request create g1-ovh-1 --by alice-ovh --admin carol-ovh >/dev/null
+L4=$(link_for 4 alice@example.com)
+N4=$(nonce_of "$L4")
+$PY -c 'import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close(); time.sleep(5); c.execute("ROLLBACK")' "$T/contacts.db" "$T/locked" &
+LOCK_PID=$!
+PIDS="$PIDS $LOCK_PID"
+i=0
+while [ $i -lt 50 ] && [ ! -f "$T/locked" ]; do sleep 0.1; i=$((i + 1)); done
+eq "a decision while another process holds the store's write lock answers 503" 503 \
+	"$(status "$L4" -H "Origin: null" -d "decision=accept&nonce=$N4")"
+headers_ok "POST 503"
+grep -qF "rien n'a été enregistré" "$T/b" && grep -qi "^Retry-After: 30" "$T/h" &&
+	ok "the 503 page says to try again, nothing recorded (Retry-After)" ||
+	nok "the 503 page says to try again, nothing recorded (Retry-After)" "$(cat "$T/h")"
+wait "$LOCK_PID"
+eq "the same decision once the store is free: 303, recorded via web" "303 accepted web" \
+	"$(status "$L4" -H "Origin: null" -d "decision=accept&nonce=$N4") $("$CTL" --json request show 4 |
+		jq -r '.parties[] | select(.nic == "alice-ovh") | "\(.decision) \(.via)"')"
 
 # 9. SIGHUP reads the page templates again; a broken one keeps those in use.
 sed -i 's|<h1>Unknown link</h1>|<h1>Unknown link (edited)</h1>|' "$T/tpl/en/page_error.html"
