@@ -173,7 +173,8 @@ grep -qF "You accepted this change" "$T/b" && ok "?lang=en overrides the contact
 
 "$CTL" request create g1-ovh-1 --by alice-ovh --tech carol-ovh >/dev/null
 LC_OLD=$(link_for 2 carol@example.org)
-"$CTL" request resend 2 >/dev/null
+sleep 1.1 # policy.resend_interval, 1s here
+check "the request is resent" "$CTL" request resend 2
 LC=$(link_for 2 carol@example.org)
 eq "a superseded token's page answers 410" 410 "$(status "$LC_OLD")"
 grep -qF "remplacé par un e-mail plus récent" "$T/b" && ! grep -q "<form" "$T/b" &&
