@@ -1,0 +1,198 @@
+#!/bin/sh
+# The daemon's lifecycle (SPEC 4 "contact-milter", 8): -u and root, who may
+# use the socket and read the store, the pid file and a second instance, a
+# bad socket directory, -n and -V, the store made at start, SIGHUP reloading
+# the configuration and templates, and SIGTERM while 20 sessions are inside
+# end-of-message.
+. tests/lib/common.sh
+. tests/lib/postfix.sh
+BUSY=60s write_conf
+cast
+"$CTL" request create g1-ovh-1 --by alice-ovh --tech bob-ovh >/dev/null
+"$CTL" request create g1-ovh-1 --by alice-ovh --billing carol-ovh >/dev/null
+A1=$(token_for 1 alice@example.com)
+A2=$(token_for 2 alice@example.com)
+SOCK="unix:$T/milter.sock"
+VERSION=$(sed -n 's/^#define CM_VERSION "\(.*\)"/\1/p' core/version.h)
+mt() { # CASE VAR=VALUE...: a miltertest case against $SOCK
+	case_name=$1; shift
+	n=$#
+	for kv in "$@"; do set -- "$@" -D "$kv"; done
+	shift $n
+	miltertest -D "SOCK=$SOCK" -D "LIB=$top/tests/milter/lib.lua" -D "LOG=$T/milter.log" "$@" \
+		-s "$top/tests/milter/cases/$case_name.lua" >"$T/mt.out" 2>&1
+}
+answers() { mt not_ours_accepted_at_data; } # the milter at $SOCK answers a session
+alive() { kill -0 "$1" 2>/dev/null; }
+# wait_log TEXT [COUNT]: until the milter's log holds TEXT COUNT times (20 s at most).
+wait_log() {
+	i=0
+	while [ $i -lt 200 ]; do
+		[ "$(grep -cF -- "$1" "$T/milter.log")" -ge "${2:-1}" ] && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+# subject_of OUTBOX_ID: the decoded subject of a queued mail
+subject_of() { "$CTL" outbox show "$1" >"$T/shown.eml" && python3 "$top/tests/lib/mailtool.py" subject "$T/shown.eml"; }
+last_mail() { "$CTL" --json outbox list | jq -r --arg k "$1" '[.[] | select(.kind == $k)] | last | .id'; }
+milter_user
+UID_T=$(id -u "$MILTER_USER")
+GID_T=$(getent group postfix | cut -d: -f3)
+
+# -V
+expect "-V prints the version" 0 "contact-milter $VERSION" "$MILTER" -V
+check "-V names the libraries' versions" sh -c "'$MILTER' -V | grep -q '^libmilter [0-9]' && '$MILTER' -V | grep -q '^GMime 3' &&
+	'$MILTER' -V | grep -q '^SQLite 3' && '$MILTER' -V | grep -q '^libcurl ' && '$MILTER' -V | grep -q '^libxml2 2' &&
+	'$MILTER' -V | grep -q '^GLib 2'"
+
+# Root without -u
+expect "started as root without -u it refuses, naming -u" 1 "refusing to run as root: name the user to run as with -u USER" \
+	"$MILTER" -f -c "$CONF"
+check "...and leaves no socket behind" test ! -e "$T/milter.sock"
+expect "-u root is refused too" 1 "that user is root" "$MILTER" -f -c "$CONF" -u root
+expect "-u with an unknown user is refused" 1 "no such user" "$MILTER" -f -c "$CONF" -u no-such-user-cm
+
+# Running as the user
+check "with -u it starts" start_milter -P "$T/milter.pid"
+FIRST=$MILTER_PID
+eq "it runs as the user: real, effective, saved and filesystem uid" "$UID_T $UID_T $UID_T $UID_T" \
+	"$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$FIRST/status")"
+eq "...and the user's group, with no supplementary root group" "$GID_T $GID_T $GID_T $GID_T no" \
+	"$(awk '/^Gid:/ {print $2, $3, $4, $5}' "/proc/$FIRST/status") $(awk '/^Groups:/ {for (i = 2; i <= NF; i++) if ($i == 0) r = "yes"} END {print r ? r : "no"}' "/proc/$FIRST/status")"
+eq "the pid file holds its pid" "$FIRST" "$(cat "$T/milter.pid")"
+eq "the socket is the user's, group postfix, mode 660" "$MILTER_USER postfix 660" "$(stat -c '%U %G %a' "$T/milter.sock")"
+runuser -u nobody -- python3 -c "import socket; socket.socket(socket.AF_UNIX).connect('$T/milter.sock')" >"$T/out" 2>&1
+eq "a local user cannot connect to the socket" "PermissionError" "$(grep -o 'PermissionError' "$T/out")"
+for f in "$T/contacts.db" "$T/contacts.db-wal" "$T/secret"; do
+	if runuser -u nobody -- cat "$f" >/dev/null 2>&1; then
+		nok "a local user cannot read $(basename "$f")" "it could"
+	else
+		ok "a local user cannot read $(basename "$f") ($(stat -c '%a %U' "$f"))"
+	fi
+done
+check "the milter answers a session" answers
+
+# A second instance
+ino=$(stat -c %i "$T/milter.sock")
+expect "a second instance with the same pid file refuses, naming the first" 1 \
+	"another contact-milter (pid $FIRST) holds the pid file $T/milter.pid: not starting" \
+	"$MILTER" -f -c "$CONF" -u "$MILTER_USER" -P "$T/milter.pid"
+expect "...in daemon mode too, on stderr" 1 "holds the pid file $T/milter.pid" \
+	"$MILTER" -c "$CONF" -u "$MILTER_USER" -P "$T/milter.pid"
+expect "a second instance on the same socket without a pid file refuses" 1 "is in use by another process: not starting" \
+	"$MILTER" -f -c "$CONF" -u "$MILTER_USER"
+eq "the first one's socket is untouched" "$ino" "$(stat -c %i "$T/milter.sock")"
+check "...and the first one still answers on it" answers
+eq "...with its pid file" "$FIRST" "$(cat "$T/milter.pid")"
+
+# A bad socket directory
+expect "a socket in a missing directory: exit 1, the error on stderr" 1 \
+	"directory $T/nodir: No such file or directory" "$MILTER" -f -c "$CONF" -u "$MILTER_USER" -p "unix:$T/nodir/m.sock"
+expect "...and in daemon mode (no -f) too" 1 "directory $T/nodir: No such file or directory" \
+	"$MILTER" -c "$CONF" -u "$MILTER_USER" -p "unix:$T/nodir/m.sock"
+sed "s|^socket = .*|socket = unix:$T/g.sock\nsocket_group = no-such-group-cm|" "$CONF" >"$T/group.conf"
+expect "a socket group that does not exist: exit 1, never a world-writable socket" 1 \
+	"no group named 'no-such-group-cm'" "$MILTER" -f -c "$T/group.conf" -u "$MILTER_USER"
+check "...and no socket is left" test ! -e "$T/g.sock"
+expect "-n says so too" 1 "no group named 'no-such-group-cm'" "$MILTER" -n -c "$T/group.conf"
+
+# -n
+expect "-n passes a sound configuration" 0 "configuration $CONF OK" "$MILTER" -n -c "$CONF"
+sed "s|^secret_file = .*|secret_file = $T/no-secret|" "$CONF" >"$T/nosecret.conf"
+expect "-n: a missing secret file says to run contactctl init" 1 "run 'contactctl init'" "$MILTER" -n -c "$T/nosecret.conf"
+cp "$T/secret" "$T/secret644"
+chmod 644 "$T/secret644"
+sed "s|^secret_file = .*|secret_file = $T/secret644|" "$CONF" >"$T/open.conf"
+expect "-n: a secret readable by others" 1 "is readable by others (mode 0644)" "$MILTER" -n -c "$T/open.conf"
+sed "s|^dir = .*|dir = $T/no-templates|" "$CONF" >"$T/notpl.conf"
+expect "-n: a missing templates directory" 1 "$T/no-templates" "$MILTER" -n -c "$T/notpl.conf"
+cp -R "$top/config/templates" "$T/tpl-bad"
+sed -i '3s/$/ {no_such_placeholder}/' "$T/tpl-bad/en/done.txt"
+sed "s|^dir = .*|dir = $T/tpl-bad|" "$CONF" >"$T/badtpl.conf"
+expect "-n: a template with an unknown placeholder, named" 1 "no_such_placeholder" "$MILTER" -n -c "$T/badtpl.conf"
+expect "...and the daemon will not start with it" 1 "no_such_placeholder" \
+	"$MILTER" -f -c "$T/badtpl.conf" -u "$MILTER_USER" -p "unix:$T/bad.sock"
+
+# The store made by the daemon itself
+head -c 32 /dev/urandom >"$T/fresh-secret"
+chmod 600 "$T/fresh-secret"
+chown "$MILTER_USER" "$T/fresh-secret"
+sed -e "s|^path = .*|path = $T/fresh/lib/contacts.db|" -e "s|^secret_file = .*|secret_file = $T/fresh-secret|" \
+	-e "s|^socket = .*|socket = unix:$T/fresh.sock|" "$CONF" >"$T/fresh.conf"
+"$MILTER" -f -c "$T/fresh.conf" -u "$MILTER_USER" 2>>"$T/fresh.log" &
+FRESH=$!
+PIDS="$PIDS $FRESH"
+check "a missing store: the daemon starts and creates it" wait_unix "$T/fresh.sock"
+eq "...its directories the user's (0750), the store the user's (0600)" \
+	"$MILTER_USER 750 $MILTER_USER 750 $MILTER_USER 600" \
+	"$(stat -c '%U %a' "$T/fresh" "$T/fresh/lib" "$T/fresh/lib/contacts.db" | tr '\n' ' ' | sed 's/ $//')"
+check "...a local user cannot read it" sh -c "! runuser -u nobody -- cat '$T/fresh/lib/contacts.db' >/dev/null 2>&1"
+eq "...and contactctl reads it (schema in place)" "[]" "$(CONTACT_MILTER_CONF="$T/fresh.conf" "$CTL" --json request list)"
+kill -TERM "$FRESH"
+wait "$FRESH"
+eq "...and it stops cleanly" "0" "$?"
+
+# SIGHUP: the configuration and templates read again, without stopping
+cp -R "$top/config/templates" "$T/tpl2"
+sed -i '1s/^Subject: /Subject: [reloaded] /' "$T/tpl2/fr/waiting.txt"
+sed -i "s|^dir = .*|dir = $T/tpl2|" "$CONF"
+kill -HUP "$FIRST"
+check "SIGHUP: the reload is logged" wait_log "configuration $CONF reloaded"
+check "...the same process still runs" alive "$FIRST"
+check "...and answers" answers
+mt_ok() { if mt "$@"; then ok "$name"; else nok "$name" "$(cat "$T/mt.out")" "$(tail -5 "$T/milter.log")"; fi; }
+name="alice's reply after the reload is recorded"
+mt_ok second_recipient_ours_is_processed "TOKEN=$A1" "FROM=alice@example.com"
+eq "...and the waiting mail it queued uses the new template" "yes" \
+	"$(subject_of "$(last_mail waiting)" | grep -q '^\[reloaded\] ' && echo yes)"
+printf 'this line is not a key\n' >>"$CONF"
+kill -HUP "$FIRST"
+check "a broken configuration on SIGHUP is logged" wait_log "reload of $CONF failed, keeping the configuration in force"
+check "...the same process still runs and answers" sh -c "kill -0 $FIRST && miltertest -D SOCK=$SOCK -D LIB=$top/tests/milter/lib.lua -s $top/tests/milter/cases/not_ours_accepted_at_data.lua >/dev/null 2>&1"
+name="...a reply is recorded"
+mt_ok second_recipient_ours_is_processed "TOKEN=$A2" "FROM=alice@example.com"
+sed -i '$d' "$CONF" # for contactctl
+eq "...and its waiting mail still uses the configuration in force" "yes" \
+	"$(subject_of "$(last_mail waiting)" | grep -q '^\[reloaded\] ' && echo yes)"
+n=$(grep -c "reloaded" "$T/milter.log")
+for k in 1 2 3 4 5; do kill -HUP "$FIRST"; done
+wait_log "configuration $CONF reloaded" $((n + 1))
+check "five SIGHUPs in a row: still running and answering" answers
+eq "...the same process" "$FIRST" "$(cat "$T/milter.pid")"
+
+# SIGTERM while 20 sessions are inside end-of-message: another process
+# holds the store's write lock, so every session waits in cb_eom.
+python3 - "$T/contacts.db" "$T/locked" "$T/release" <<'PY' &
+import sqlite3, sys, time, os
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+for _ in range(1200):
+    if os.path.exists(sys.argv[3]):
+        break
+    time.sleep(0.05)
+db.execute("ROLLBACK")
+PY
+LOCKER=$!
+PIDS="$PIDS $LOCKER"
+wait_file() { i=0; while [ ! -e "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done; [ -e "$1" ]; }
+wait_file "$T/locked"
+python3 "$top/tests/milter/cases/eom_sessions.py" "$T/milter.sock" 20 "$T/in_eom" 120 >"$T/sessions.out" 2>&1 &
+CLIENT=$!
+PIDS="$PIDS $CLIENT"
+wait_file "$T/in_eom"
+sleep 1 # every session is past its end of message, inside cb_eom (the lock holds them there)
+kill -TERM "$FIRST"
+check "SIGTERM with 20 sessions inside end-of-message: the milter waits for them" wait_log "waiting for 20 sessions in flight"
+touch "$T/release"
+wait "$CLIENT"
+wait "$FIRST"
+rc=$?
+wait "$LOCKER"
+eq "...every session is answered (no connection closed without a reply)" "20" \
+	"$(grep -cE '^[0-9]+ (reply [245][0-9][0-9] |accept|discard|reject|tempfail)' "$T/sessions.out")"
+eq "...it exits 0 once they are done" "0" "$rc"
+check "...and says it stopped" wait_log "stopped"
+eq "...no sanitizer report in its log" "0" "$(grep -cE 'Sanitizer|runtime error' "$T/milter.log")"
+finish
