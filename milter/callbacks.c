@@ -37,7 +37,7 @@ static msg_ctx *ctx_get(SMFICTX *ctx)
 	msg_ctx *m = smfi_getpriv(ctx);
 	if (!m) {
 		m = g_new0(msg_ctx, 1);
-		m->cfg = app_session_begin(app);
+		m->cfg = app_session_begin(app, m);
 		m->rcpts = g_ptr_array_new_with_free_func(g_free);
 		m->ours = g_ptr_array_new_with_free_func(g_free);
 		msgbuf_init(&m->msg, (size_t)m->cfg->milter_max_message);
@@ -183,6 +183,11 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	cm_handled h;
 	char line[CM_REASON_MAX + 1];
 	sfsistat rc = SMFIS_TEMPFAIL;
+	if (!app_eom_enter(app)) { /* stopping: the sender's server retries */
+		smfi_setreply(ctx, "451", "4.3.2", "shutting down, please retry later");
+		msg_reset(m);
+		return SMFIS_TEMPFAIL;
+	}
 	cm_store *st = pool_get(app->pool, &err);
 	if (!st) {
 		mlog(LOG_ERR, "%s: cannot use the store: %s", qid(ctx), err.msg);
@@ -246,6 +251,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	reply_handle_clear(&h);
 out:
 	msg_reset(m);
+	app_eom_leave(app);
 	return rc;
 }
 
@@ -266,7 +272,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 	g_ptr_array_free(m->rcpts, TRUE);
 	g_ptr_array_free(m->ours, TRUE);
 	msgbuf_free(&m->msg);
-	app_session_end(app, m->cfg);
+	app_session_end(app, m, m->cfg);
 	g_free(m);
 	smfi_setpriv(ctx, NULL);
 	return SMFIS_CONTINUE;

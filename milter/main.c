@@ -32,17 +32,23 @@
 #include "version.h"
 
 /* How long SIGTERM waits for the sessions in flight. */
-#define SHUTDOWN_WAIT_S 30
+#define SHUTDOWN_WAIT_S 20 /* + up to 5 s for libmilter's listener to notice: under systemd's 30 s */
 
-/* ---- The configuration in force, reference-counted ---- */
+/* ---- The configuration in force, the sessions, shutdown ---- */
 
+/* Debian's libmilter runs sessions on a pool of workers.  At smfi_stop its
+ * controller closes every session still open without calling the close
+ * callback, even one a worker is running.  So SIGTERM first drains: no
+ * new end-of-message work (451), and a bounded wait for the sessions to
+ * end; only then smfi_stop, with nothing left for libmilter to cut short. */
 struct milter_cfgs {
 	GMutex lock;
-	GCond changed;      /* signalled when sessions falls to 0 */
+	GCond changed;      /* a session ended, or an end-of-message finished */
 	cm_config *current;
 	GHashTable *refs;   /* cm_config * -> references held (GINT_TO_POINTER) */
-	int sessions;       /* MTA connections between their first callback and close */
-	bool closing;       /* shutdown has begun: no session may begin */
+	GHashTable *sessions; /* the callbacks' state of each open session */
+	int in_eom;         /* threads inside end-of-message work */
+	bool draining;      /* shutdown has begun: no new end-of-message work */
 };
 
 /* Both with c->lock held. */
@@ -66,28 +72,23 @@ static void cfg_unhold(milter_cfgs *c, const cm_config *cfg)
 		config_free(k); /* replaced by a reload, and its last user is done */
 }
 
-const cm_config *app_session_begin(const milter_app *app)
+const cm_config *app_session_begin(const milter_app *app, void *session)
 {
 	milter_cfgs *c = app->cfgs;
 	g_mutex_lock(&c->lock);
-	/* A connection accepted just before the listener closed: everything it
-	 * would use is about to be freed, so it waits for the exit (the MTA
-	 * then applies its default action). */
-	while (c->closing)
-		g_cond_wait(&c->changed, &c->lock);
-	c->sessions++;
+	g_hash_table_add(c->sessions, session);
 	const cm_config *cfg = cfg_hold(c);
 	g_mutex_unlock(&c->lock);
 	return cfg;
 }
 
-void app_session_end(const milter_app *app, const cm_config *cfg)
+void app_session_end(const milter_app *app, void *session, const cm_config *cfg)
 {
 	milter_cfgs *c = app->cfgs;
 	g_mutex_lock(&c->lock);
 	cfg_unhold(c, cfg);
-	if (--c->sessions == 0)
-		g_cond_broadcast(&c->changed);
+	g_hash_table_remove(c->sessions, session);
+	g_cond_broadcast(&c->changed);
 	g_mutex_unlock(&c->lock);
 }
 
@@ -101,6 +102,26 @@ const cm_config *app_cfg_refresh(const milter_app *app, const cm_config *cfg)
 	}
 	g_mutex_unlock(&c->lock);
 	return cfg;
+}
+
+bool app_eom_enter(const milter_app *app)
+{
+	milter_cfgs *c = app->cfgs;
+	g_mutex_lock(&c->lock);
+	bool ok = !c->draining;
+	if (ok)
+		c->in_eom++;
+	g_mutex_unlock(&c->lock);
+	return ok;
+}
+
+void app_eom_leave(const milter_app *app)
+{
+	milter_cfgs *c = app->cfgs;
+	g_mutex_lock(&c->lock);
+	c->in_eom--;
+	g_cond_broadcast(&c->changed);
+	g_mutex_unlock(&c->lock);
 }
 
 const cm_config *app_cfg_acquire(const milter_app *app)
@@ -130,22 +151,27 @@ static void cfgs_swap(milter_cfgs *c, cm_config *cfg)
 	g_mutex_unlock(&c->lock);
 }
 
-/* Shutdown: no new session, then wait (at most timeout_s) for the open ones
- * to end.  Returns how many are still open. */
-static int cfgs_close(milter_cfgs *c, int timeout_s)
+/* Shutdown: no new end-of-message work from now on; wait until no thread
+ * is inside one and, if all_sessions, until every session has ended, for
+ * timeout_s at most.  Returns the sessions still open; *in_eom (optional)
+ * the end-of-message work still running. */
+static int cfgs_drain(milter_cfgs *c, int timeout_s, bool all_sessions, int *in_eom)
 {
 	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
 	g_mutex_lock(&c->lock);
-	c->closing = true;
-	if (c->sessions > 0)
-		mlog(LOG_INFO, "waiting for %d session%s in flight", c->sessions, c->sessions == 1 ? "" : "s");
-	while (c->sessions > 0 && g_cond_wait_until(&c->changed, &c->lock, deadline))
-		;
-	while (c->sessions > 0 && g_get_monotonic_time() < deadline) /* spurious wake-ups */
+	c->draining = true;
+	int open = (int)g_hash_table_size(c->sessions);
+	if (all_sessions && open > 0)
+		mlog(LOG_INFO, "waiting for %d session%s in flight (%d inside end-of-message)", open, open == 1 ? "" : "s",
+		     c->in_eom);
+	while ((c->in_eom > 0 || (all_sessions && g_hash_table_size(c->sessions) > 0)) &&
+	       g_get_monotonic_time() < deadline)
 		g_cond_wait_until(&c->changed, &c->lock, deadline);
-	int left = c->sessions;
+	open = (int)g_hash_table_size(c->sessions);
+	if (in_eom)
+		*in_eom = c->in_eom;
 	g_mutex_unlock(&c->lock);
-	return left;
+	return open;
 }
 
 /* ---- Worker threads ---- */
@@ -354,6 +380,10 @@ static void *signal_thread(void *p)
 			continue;
 		}
 		mlog(LOG_INFO, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		int left = cfgs_drain(s->app->cfgs, SHUTDOWN_WAIT_S, true, NULL);
+		if (left > 0)
+			mlog(LOG_WARNING, "%d session%s still open after %ds: closing %s", left, left == 1 ? "" : "s",
+			     SHUTDOWN_WAIT_S, left == 1 ? "it" : "them");
 		smfi_stop();
 		return NULL;
 	}
@@ -641,10 +671,10 @@ static int run(cm_config *cfg, const char *conf_path, const char *user, bool for
 		gid = pw->pw_gid;
 		user_name = g_strdup(pw->pw_name);
 	}
+	mail_init();
 	if (check_config(cfg, user, false) > 0)
 		goto out;
 	mlog_init(foreground, cfg->log_facility);
-	mail_init();
 	outbox_global_init();
 	umask(0027);
 
@@ -657,6 +687,7 @@ static int run(cm_config *cfg, const char *conf_path, const char *user, bool for
 	g_mutex_init(&cfgs.lock);
 	g_cond_init(&cfgs.changed);
 	cfgs.refs = g_hash_table_new(g_direct_hash, g_direct_equal);
+	cfgs.sessions = g_hash_table_new(g_direct_hash, g_direct_equal);
 	cfgs.current = cfg;
 	app.cfgs = &cfgs;
 	if (smfi_register(*milter_callbacks(&app)) != MI_SUCCESS || smfi_setconn(cfg->milter_socket) != MI_SUCCESS) {
@@ -735,44 +766,47 @@ static int run(cm_config *cfg, const char *conf_path, const char *user, bool for
 		rc = smfi_main() == MI_SUCCESS ? 0 : 1;
 	}
 
-	/* Stop: the signal thread first (no reload from now on), then the
-	 * sessions in flight finish, then the workers; only then is anything
-	 * freed. */
+	/* Stop: the signal thread first (it drained the sessions before
+	 * smfi_stop; no reload from now on), then the end-of-message work still
+	 * running (when smfi_main returned by itself), then the workers; then
+	 * what nobody can use any more is freed. */
 	if (sig_up) {
 		g_atomic_int_set(&sa.done, 1);
 		pthread_kill(sig_t, SIGTERM);
 		pthread_join(sig_t, NULL);
 	}
-	int left = cfgs_close(&cfgs, SHUTDOWN_WAIT_S);
+	int in_eom = 0;
+	int left = cfgs_drain(&cfgs, SHUTDOWN_WAIT_S, false, &in_eom);
 	g_atomic_int_set(&wa.stop, 1);
 	if (outbox_up)
 		pthread_join(outbox_t, NULL);
 	if (sweep_up)
 		pthread_join(sweep_t, NULL);
-	if (left > 0) {
-		/* Their threads may still use the pool and the configuration:
-		 * exit without freeing them. */
-		mlog(LOG_WARNING, "%d session%s still open after %ds: exiting without them", left, left == 1 ? "" : "s",
-		     SHUTDOWN_WAIT_S);
-	} else {
-		pool_free(app.pool);
+	if (in_eom == 0) {
+		pool_free(app.pool); /* only end-of-message work uses it, and none can start */
 		app.pool = NULL;
+	}
+	if (left == 0 && in_eom == 0) {
+		config_free(cfgs.current); /* the first one, or the last reloaded */
+		cfgs.current = NULL;
 		g_hash_table_destroy(cfgs.refs);
 		cfgs.refs = NULL;
+	} else {
+		/* Sessions libmilter closed without their close callback (or
+		 * still in one): their state and configuration stay reachable
+		 * until the process ends. */
+		mlog(LOG_WARNING, "%d session%s ended without their close callback; %d end-of-message still running",
+		     left, left == 1 ? "" : "s", in_eom);
 	}
-	if (pid_fd >= 0)
+	if (pid_fd >= 0) {
 		unlink(keep_pid); /* may fail once root is dropped: a stale pid file is harmless (flock) */
+		close(pid_fd);
+	}
 	mlog(LOG_INFO, "stopped");
 	g_free(keep_sock);
 	g_free(keep_pid);
 	g_free(keep_store);
 	g_free(user_name);
-	if (left > 0)
-		_exit(rc); /* sessions still hold what exit handlers would free */
-	config_free(cfgs.current); /* the first one, or the last reloaded */
-	cfgs.current = NULL;
-	if (pid_fd >= 0)
-		close(pid_fd);
 	return rc;
 out:
 	if (listening && sock)
@@ -782,6 +816,8 @@ out:
 	pool_free(app.pool);
 	if (cfgs.refs)
 		g_hash_table_destroy(cfgs.refs);
+	if (cfgs.sessions)
+		g_hash_table_destroy(cfgs.sessions);
 	config_free(cfg);
 	g_free(user_name);
 	return rc;

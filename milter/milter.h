@@ -42,14 +42,21 @@ typedef struct {
 	milter_pool *pool;
 } milter_app;
 
-/* A milter session (one MTA connection) begins: counted, so that SIGTERM
+/* A milter session (one MTA connection) begins: registered, so that SIGTERM
  * waits for it, and given a held reference to the current configuration.
- * After shutdown has begun it never returns (the process is exiting). */
-const cm_config *app_session_begin(const milter_app *app);
+ * session is the callbacks' per-connection state (kept reachable until it
+ * ends: libmilter may drop a connection at shutdown without its close
+ * callback). */
+const cm_config *app_session_begin(const milter_app *app, void *session);
 /* Its end: drops the reference (cfg as returned by begin or refresh). */
-void app_session_end(const milter_app *app, const cm_config *cfg);
+void app_session_end(const milter_app *app, void *session, const cm_config *cfg);
 /* A new message on the session: drops cfg and returns the current one. */
 const cm_config *app_cfg_refresh(const milter_app *app, const cm_config *cfg);
+/* Around the work of end-of-message (the only callback that uses the
+ * pool): false once shutdown has begun, the message is then answered 451
+ * and leave must not be called. */
+bool app_eom_enter(const milter_app *app);
+void app_eom_leave(const milter_app *app);
 /* A held reference to the current configuration, for the workers. */
 const cm_config *app_cfg_acquire(const milter_app *app);
 void app_cfg_release(const milter_app *app, const cm_config *cfg);

@@ -19,9 +19,10 @@ mt() { # CASE VAR=VALUE...: a miltertest case against $SOCK
 	n=$#
 	for kv in "$@"; do set -- "$@" -D "$kv"; done
 	shift $n
-	miltertest -D "SOCK=$SOCK" -D "LIB=$top/tests/milter/lib.lua" -D "LOG=$T/milter.log" "$@" \
+	miltertest -D "SOCK=$SOCK" -D "LIB=$top/tests/milter/lib.lua" -D "LOG=${MT_LOG:-$T/milter.log}" "$@" \
 		-s "$top/tests/milter/cases/$case_name.lua" >"$T/mt.out" 2>&1
 }
+mt_ok() { if mt "$@"; then ok "$name"; else nok "$name" "$(cat "$T/mt.out")" "$(tail -5 "$T/milter.log")"; fi; }
 answers() { mt not_ours_accepted_at_data; } # the milter at $SOCK answers a session
 alive() { kill -0 "$1" 2>/dev/null; }
 # wait_log TEXT [COUNT]: until the milter's log holds TEXT COUNT times (20 s at most).
@@ -129,6 +130,17 @@ eq "...its directories the user's (0750), the store the user's (0600)" \
 	"$(stat -c '%U %a' "$T/fresh" "$T/fresh/lib" "$T/fresh/lib/contacts.db" | tr '\n' ' ' | sed 's/ $//')"
 check "...a local user cannot read it" sh -c "! runuser -u nobody -- cat '$T/fresh/lib/contacts.db' >/dev/null 2>&1"
 eq "...and contactctl reads it (schema in place)" "[]" "$(CONTACT_MILTER_CONF="$T/fresh.conf" "$CTL" --json request list)"
+# The store removed under the running daemon, then made again
+rm -f "$T/fresh/lib/contacts.db" "$T/fresh/lib/contacts.db-wal" "$T/fresh/lib/contacts.db-shm"
+SOCK="unix:$T/fresh.sock"
+name="the store removed under it: 451 4.3.0, nothing decided on a deleted file"
+mt_ok tempfail_with_451 "TOKEN=00000000000000000000000000" "FROM=carol@example.org"
+CONTACT_MILTER_CONF="$T/fresh.conf" "$CTL" init >/dev/null
+chown "$MILTER_USER" "$T/fresh/lib/contacts.db"
+name="...made again: the next session uses the new store"
+MT_LOG="$T/fresh.log" mt_ok rejected_with_550 "SENDER=carol@example.org" \
+	"RCPT_LOCAL=validation+00000000000000000000000000" "BODY_LINE=J'accepte" "MSGID=m-fresh"
+SOCK="unix:$T/milter.sock"
 kill -TERM "$FRESH"
 wait "$FRESH"
 eq "...and it stops cleanly" "0" "$?"
@@ -141,7 +153,6 @@ kill -HUP "$FIRST"
 check "SIGHUP: the reload is logged" wait_log "configuration $CONF reloaded"
 check "...the same process still runs" alive "$FIRST"
 check "...and answers" answers
-mt_ok() { if mt "$@"; then ok "$name"; else nok "$name" "$(cat "$T/mt.out")" "$(tail -5 "$T/milter.log")"; fi; }
 name="alice's reply after the reload is recorded"
 mt_ok second_recipient_ours_is_processed "TOKEN=$A1" "FROM=alice@example.com"
 eq "...and the waiting mail it queued uses the new template" "yes" \
@@ -185,6 +196,8 @@ wait_file "$T/in_eom"
 sleep 1 # every session is past its end of message, inside cb_eom (the lock holds them there)
 kill -TERM "$FIRST"
 check "SIGTERM with 20 sessions inside end-of-message: the milter waits for them" wait_log "waiting for 20 sessions in flight"
+name="...a message that ends meanwhile is answered 451 4.3.2 (retry later)"
+mt_ok shutting_down_451 "TOKEN=00000000000000000000000000" "FROM=erin@example.org"
 touch "$T/release"
 wait "$CLIENT"
 wait "$FIRST"
@@ -195,4 +208,5 @@ eq "...every session is answered (no connection closed without a reply)" "20" \
 eq "...it exits 0 once they are done" "0" "$rc"
 check "...and says it stopped" wait_log "stopped"
 eq "...no sanitizer report in its log" "0" "$(grep -cE 'Sanitizer|runtime error' "$T/milter.log")"
+eq "...and no session was left to libmilter to cut short" "0" "$(grep -c 'without their close callback' "$T/milter.log")"
 finish
