@@ -307,6 +307,7 @@ typedef struct {
 	milter_app *app;
 	const char *conf_path;  /* the file read at start */
 	const char *socket;     /* the socket in use (-p or the config's) */
+	const char *file_socket; /* milter.socket as the file said at start */
 	const char *pid_file;   /* "" or the pid file in use (-P or the config's) */
 	const char *store_path; /* the store in use */
 	int64_t pool_size;
@@ -351,7 +352,7 @@ static void reload(signal_arg *s)
 		return;
 	}
 	/* What was set up at start stays as it is until a restart. */
-	restart_needed("milter.socket", s->socket, cfg->milter_socket);
+	restart_needed("milter.socket", s->file_socket, cfg->milter_socket);
 	restart_needed("store.path", s->store_path, cfg->store_path);
 	if (cfg->store_pool_size != s->pool_size)
 		mlog(LOG_WARNING, "reload: store.pool_size changed: it takes effect at the next start");
@@ -636,7 +637,7 @@ static bool drop_root(const char *user, uid_t uid, gid_t gid)
 
 /* Start, serve until SIGTERM, stop.  Every start-up error is printed on
  * stderr before daemon().  Takes cfg (frees it). */
-static int run(cm_config *cfg, const char *conf_path, const char *user, bool foreground)
+static int run(cm_config *cfg, const char *conf_path, const char *file_socket, const char *user, bool foreground)
 {
 	static milter_cfgs cfgs;
 	static milter_app app;
@@ -747,7 +748,7 @@ static int run(cm_config *cfg, const char *conf_path, const char *user, bool for
 	/* Copies: a reload may free the first configuration. */
 	char *keep_sock = g_strdup(cfg->milter_socket), *keep_pid = g_strdup(cfg->milter_pid_file),
 	     *keep_store = g_strdup(cfg->store_path);
-	signal_arg sa = {&app, conf_path, keep_sock, keep_pid, keep_store, cfg->store_pool_size, 0};
+	signal_arg sa = {&app, conf_path, keep_sock, file_socket, keep_pid, keep_store, cfg->store_pool_size, 0};
 	worker_arg wa = {&app, keep_store, cfg->store_busy_timeout, 0, &write_lock};
 	pthread_t sig_t, outbox_t, sweep_t;
 	int e;
@@ -825,7 +826,7 @@ out:
 
 int main(int argc, char **argv)
 {
-	char *conf_path = NULL, *sock = NULL, *user = NULL, *pid_file = NULL;
+	char *conf_path = NULL, *sock = NULL, *user = NULL, *pid_file = NULL, *file_socket = NULL;
 	gboolean foreground = FALSE, check = FALSE, version = FALSE;
 	GOptionEntry entries[] = {
 		{"config", 'c', 0, G_OPTION_ARG_FILENAME, &conf_path, "configuration file", "FILE"},
@@ -864,6 +865,7 @@ int main(int argc, char **argv)
 		say("%s", err.msg);
 		goto out;
 	}
+	file_socket = g_strdup(cfg->milter_socket);
 	if (sock) {
 		g_free(cfg->milter_socket);
 		cfg->milter_socket = g_strdup(sock);
@@ -885,7 +887,7 @@ int main(int argc, char **argv)
 		}
 		goto out;
 	}
-	rc = run(cfg, path, user, foreground);
+	rc = run(cfg, path, file_socket, user, foreground);
 	cfg = NULL;
 out:
 	config_free(cfg);
@@ -893,6 +895,7 @@ out:
 	g_free(sock);
 	g_free(user);
 	g_free(pid_file);
+	g_free(file_socket);
 	g_option_context_free(octx);
 	return rc;
 }

@@ -54,6 +54,17 @@ check "...and leaves no socket behind" test ! -e "$T/milter.sock"
 expect "-u root is refused too" 1 "that user is root" "$MILTER" -f -c "$CONF" -u root
 expect "-u with an unknown user is refused" 1 "no such user" "$MILTER" -f -c "$CONF" -u no-such-user-cm
 
+# Started as an unprivileged user, -u is not needed
+milter_owns # the store and secret are the user's, as after an operator's chown
+setpriv --reuid="$MILTER_USER" --regid=postfix --init-groups "$MILTER" -f -c "$CONF" -p "unix:$T/plain.sock" 2>>"$T/plain.log" &
+PLAIN=$!
+PIDS="$PIDS $PLAIN"
+check "started by an unprivileged user, it runs without -u" wait_unix "$T/plain.sock"
+eq "...as that user" "$UID_T" "$(awk '/^Uid:/ {print $3}' "/proc/$PLAIN/status")"
+kill -TERM "$PLAIN"
+wait "$PLAIN"
+eq "...and stops cleanly" "0" "$?"
+
 # Running as the user
 check "with -u it starts" start_milter -P "$T/milter.pid"
 FIRST=$MILTER_PID
