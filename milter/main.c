@@ -328,7 +328,8 @@ static cm_status config_usable(cm_config *cfg, cm_err *err)
 	if (cfg->secret_len == 0) {
 		cm_err e = {0};
 		config_load_secret(cfg, &e);
-		return cm_err_set(err, CM_ERR_USAGE, "%s; run 'contactctl init'", e.msg);
+		bool hint = e.status == CM_ERR_NOTFOUND && !strstr(e.msg, "contactctl init");
+		return cm_err_set(err, CM_ERR_USAGE, "%s%s", e.msg, hint ? "; run 'contactctl init'" : "");
 	}
 	return mail_check_templates(cfg, err);
 }
@@ -428,6 +429,18 @@ static bool socket_answers(const char *path)
 	return up;
 }
 
+/* Whether the directory of path exists; if not, says so naming key. */
+static bool parent_dir_ok(const char *key, const char *value, const char *path)
+{
+	char *dir = g_path_get_dirname(path);
+	struct stat sb;
+	int e = stat(dir, &sb) != 0 ? errno : S_ISDIR(sb.st_mode) ? 0 : ENOTDIR;
+	if (e)
+		say("%s %s: directory %s: %s", key, value, dir, strerror(e));
+	g_free(dir);
+	return e == 0;
+}
+
 /* What can be checked of a configuration without changing anything: each
  * problem is printed; returns how many there were.  A missing store is
  * only noted (the daemon creates it). */
@@ -436,15 +449,11 @@ static int check_config(cm_config *cfg, const char *user, bool open_store)
 	int bad = 0;
 	cm_err err = {0};
 	const char *sock = socket_file(cfg->milter_socket);
+	if (cfg->milter_pid_file[0] && !parent_dir_ok("milter.pid_file", cfg->milter_pid_file, cfg->milter_pid_file))
+		bad++;
 	if (sock) {
-		char *dir = g_path_get_dirname(sock);
-		struct stat sb;
-		if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-			say("milter.socket %s: directory %s: %s", cfg->milter_socket, dir,
-			    stat(dir, &sb) != 0 ? strerror(errno) : "not a directory");
+		if (!parent_dir_ok("milter.socket", cfg->milter_socket, sock))
 			bad++;
-		}
-		g_free(dir);
 		if (cfg->milter_socket_group[0] && !getgrnam(cfg->milter_socket_group)) {
 			say("milter.socket_group: no group named '%s' (the socket is never made world-writable)",
 			    cfg->milter_socket_group);
@@ -460,10 +469,8 @@ static int check_config(cm_config *cfg, const char *user, bool open_store)
 		bad++;
 	}
 	if (config_load_secret(cfg, &err) != CM_OK) {
-		if (err.status == CM_ERR_NOTFOUND)
-			say("%s; run 'contactctl init'", err.msg);
-		else
-			say("%s", err.msg);
+		bool hint = err.status == CM_ERR_NOTFOUND && !strstr(err.msg, "contactctl init");
+		say("%s%s", err.msg, hint ? "; run 'contactctl init'" : "");
 		bad++;
 	}
 	if (open_store && !g_str_has_prefix(cfg->store_path, "postgres") && access(cfg->store_path, F_OK) != 0) {
@@ -880,10 +887,13 @@ int main(int argc, char **argv)
 	}
 	if (check) {
 		mail_init();
-		if (check_config(cfg, user, true) == 0) {
+		int bad = check_config(cfg, user, true);
+		if (bad == 0) {
 			printf("contact-milter: configuration %s OK (socket %s, store %s)\n", cfg->path, cfg->milter_socket,
 			       cfg->store_path);
 			rc = 0;
+		} else {
+			say("configuration %s: %d problem%s", cfg->path, bad, bad == 1 ? "" : "s");
 		}
 		goto out;
 	}

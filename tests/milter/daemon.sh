@@ -112,7 +112,7 @@ expect "-n says so too" 1 "no group named 'no-such-group-cm'" "$MILTER" -n -c "$
 # -n
 expect "-n passes a sound configuration" 0 "configuration $CONF OK" "$MILTER" -n -c "$CONF"
 sed "s|^secret_file = .*|secret_file = $T/no-secret|" "$CONF" >"$T/nosecret.conf"
-expect "-n: a missing secret file says to run contactctl init" 1 "run 'contactctl init'" "$MILTER" -n -c "$T/nosecret.conf"
+expect "-n: a missing secret file says contactctl init makes it" 1 "no-secret (policy.secret_file) does not exist; 'contactctl init' creates it" "$MILTER" -n -c "$T/nosecret.conf"
 cp "$T/secret" "$T/secret644"
 chmod 644 "$T/secret644"
 sed "s|^secret_file = .*|secret_file = $T/secret644|" "$CONF" >"$T/open.conf"
