@@ -156,6 +156,39 @@ kill -TERM "$FRESH"
 wait "$FRESH"
 eq "...and it stops cleanly" "0" "$?"
 
+# [log] facility, in daemon mode: syslog read from a /dev/log of our own
+# (a private mount namespace), local3.info = priority 158.
+if unshare --mount --propagation private true 2>/dev/null; then
+	mkdir -p "$T/dev"
+	mknod -m 666 "$T/dev/null" c 1 3
+	python3 - "$T/dev/log" "$T/syslog.out" <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
+with open(sys.argv[2], "ab", buffering=0) as out:
+    while True:
+        out.write(s.recv(65536).rstrip(b"\0") + b"\n")
+PY
+	SYSLOG=$!
+	PIDS="$PIDS $SYSLOG"
+	sed -e "s|^socket = .*|socket = unix:$T/fac.sock|" "$CONF" >"$T/fac.conf"
+	printf '[log]\nfacility = local3\n' >>"$T/fac.conf"
+	i=0; while [ ! -S "$T/dev/log" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	unshare --mount --propagation private sh -c \
+		"mount --bind '$T/dev' /dev && exec '$MILTER' -c '$T/fac.conf' -u '$MILTER_USER' -P '$T/fac.pid'"
+	eq "in daemon mode it detaches (exit 0)" "0" "$?"
+	check "...and logs to syslog with the facility of [log] facility (local3)" \
+		wait_connect "import sys; sys.exit(0 if any(l.startswith('<158>') and 'listening on unix:$T/fac.sock' in l for l in open('$T/syslog.out', errors='replace')) else 1)"
+	FAC=$(cat "$T/fac.pid")
+	PIDS="$PIDS $FAC"
+	kill -TERM "$FAC"
+	check "...and says it stopped there" \
+		wait_connect "import sys; sys.exit(0 if any('<158>' in l and ': stopped' in l for l in open('$T/syslog.out', errors='replace')) else 1)"
+else
+	for n in 1 2 3; do ok "[log] facility # SKIP no mount namespace here (unshare)"; done
+fi
+
 # SIGHUP: the configuration and templates read again, without stopping
 cp -R "$top/config/templates" "$T/tpl2"
 sed -i '1s/^Subject: /Subject: [reloaded] /' "$T/tpl2/fr/waiting.txt"
