@@ -216,6 +216,17 @@ wait_log "configuration $CONF reloaded" $((n + 1))
 check "five SIGHUPs in a row: still running and answering" answers
 eq "...the same process" "$FIRST" "$(cat "$T/milter.pid")"
 
+# The workers take a reloaded configuration too: a relay named by SIGHUP
+SINKP=$(free_port)
+start_sink "$SINKP"
+sed -i "s|^url = .*|url = smtp://127.0.0.1:$SINKP|" "$CONF"
+n=$(grep -c "configuration $CONF reloaded" "$T/milter.log")
+kill -HUP "$FIRST"
+wait_log "configuration $CONF reloaded" $((n + 1))
+"$CTL" request create g1-ovh-1 --by alice-ovh --admin carol-ovh >/dev/null
+check "after SIGHUP names a relay, the outbox worker sends the next validation mail through it" \
+	wait_sink carol@example.org 1
+
 # SIGTERM while 20 sessions are inside end-of-message: another process
 # holds the store's write lock, so every session waits in cb_eom.
 python3 - "$T/contacts.db" "$T/locked" "$T/release" <<'PY' &
