@@ -85,7 +85,7 @@ milter_user() {
 # milter_owns [CONF]: give the store (its directory and files) and the secret
 # of CONF to $MILTER_USER, as an operator does after contactctl init.
 milter_owns() {
-	store=$(sed -n 's/^path = //p' "${1:-$CONF}")
+	store=$(sed -n '/^\[store\]/,/^\[/s/^path = //p' "${1:-$CONF}")
 	secret=$(sed -n 's/^secret_file = //p' "${1:-$CONF}")
 	chown "$MILTER_USER" "$(dirname "$store")"
 	for f in "$store" "$store-wal" "$store-shm" "$secret"; do
