@@ -126,6 +126,15 @@ expect "-n: a template with an unknown placeholder, named" 1 "no_such_placeholde
 expect "...and the daemon will not start with it" 1 "no_such_placeholder" \
 	"$MILTER" -f -c "$T/badtpl.conf" -u "$MILTER_USER" -p "unix:$T/bad.sock"
 
+# A store the user cannot open (contactctl init run as root, never chown'ed)
+mkdir -p "$T/rootstore"
+sed -e "s|^path = .*|path = $T/rootstore/contacts.db|" -e "s|^socket = .*|socket = unix:$T/root.sock|" \
+	"$CONF" >"$T/rootstore.conf"
+CONTACT_MILTER_CONF="$T/rootstore.conf" "$CTL" init >/dev/null
+expect "a store the user cannot open: exit 1 at start, naming the user" 1 \
+	"cannot open the store as user $MILTER_USER" "$MILTER" -f -c "$T/rootstore.conf" -u "$MILTER_USER"
+check "...and its socket is not left behind" test ! -e "$T/root.sock"
+
 # The store made by the daemon itself
 head -c 32 /dev/urandom >"$T/fresh-secret"
 chmod 600 "$T/fresh-secret"
