@@ -51,7 +51,8 @@ static void drop(milter_pool *p, cm_store *st)
 	store_close(st);
 }
 
-/* Whether an idle connection still reads the file at the store's path. */
+/* Whether an idle connection still reads the file at the store's path,
+ * and still can read it at all. */
 static bool still_there(milter_pool *p, cm_store *st)
 {
 	store_file_id now;
@@ -59,7 +60,7 @@ static bool still_there(milter_pool *p, cm_store *st)
 	const store_file_id *then = g_hash_table_lookup(p->files, st);
 	bool same = then && store_file_identify(p->path, &now) && now.dev == then->dev && now.ino == then->ino;
 	g_mutex_unlock(&p->lock);
-	return same;
+	return same && st->ops->schema_version(st) >= 0;
 }
 
 static cm_store *open_one(milter_pool *p, cm_err *err)
@@ -87,7 +88,7 @@ cm_store *pool_get(milter_pool *p, cm_err *err)
 	while ((st = g_async_queue_try_pop(p->idle))) {
 		if (still_there(p, st))
 			return st;
-		mlog(LOG_WARNING, "store %s was removed or replaced: reopening it", p->path);
+		mlog(LOG_WARNING, "store %s was removed, replaced or cannot be read: reopening it", p->path);
 		drop(p, st);
 	}
 	g_mutex_lock(&p->lock);
