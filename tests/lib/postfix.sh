@@ -101,7 +101,7 @@ milter_as() {
 
 # start_milter [extra args]: the milter under test, in the foreground, logging to $T/milter.log.
 start_milter() {
-	as=$(milter_as) || return 1
+	as=$(milter_as "$CONF") || return 1
 	# shellcheck disable=SC2086
 	"$MILTER" -f -c "$CONF" $as "$@" 2>>"$T/milter.log" &
 	MILTER_PID=$!

@@ -220,7 +220,7 @@ sed -i '$d' "$CONF" # for contactctl
 eq "...and its waiting mail still uses the configuration in force" "yes" \
 	"$(subject_of "$(last_mail waiting)" | grep -q '^\[reloaded\] ' && echo yes)"
 n=$(grep -c "reloaded" "$T/milter.log")
-for k in 1 2 3 4 5; do kill -HUP "$FIRST"; done
+for _ in 1 2 3 4 5; do kill -HUP "$FIRST"; done
 wait_log "configuration $CONF reloaded" $((n + 1))
 check "five SIGHUPs in a row: still running and answering" answers
 eq "...the same process" "$FIRST" "$(cat "$T/milter.pid")"
