@@ -20,6 +20,7 @@ typedef struct {
 	int others;         /* recipients that are not ours */
 	msg_buf msg;        /* headers and body of a message for us */
 	unsigned long steps; /* protocol steps agreed with the MTA (SMFIP_*) */
+	const cm_config *cfg; /* held for the session (app_session_begin), renewed at MAIL */
 } msg_ctx;
 
 static void msg_reset(msg_ctx *m)
@@ -39,9 +40,10 @@ static msg_ctx *ctx_get(SMFICTX *ctx)
 	msg_ctx *m = smfi_getpriv(ctx);
 	if (!m) {
 		m = g_new0(msg_ctx, 1);
+		m->cfg = app_session_begin(app, m);
 		m->rcpts = g_ptr_array_new_with_free_func(g_free);
 		m->ours = g_ptr_array_new_with_free_func(g_free);
-		msgbuf_init(&m->msg, (size_t)app->cfg->milter_max_message);
+		msgbuf_init(&m->msg, (size_t)m->cfg->milter_max_message);
 		smfi_setpriv(ctx, m);
 	}
 	return m;
@@ -112,6 +114,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 {
 	msg_ctx *m = ctx_get(ctx);
 	msg_reset(m);
+	m->cfg = app_cfg_refresh(app, m->cfg);
 	m->env_from = unbracket(argv[0]);
 	const char *ca = smfi_getsymval(ctx, "{client_addr}");
 	m->client_addr = ca && *ca && strlen(ca) < 64 ? g_strdup(ca) : NULL;
@@ -126,7 +129,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	cm_token t;
 	cm_intent in;
 	int64_t bounce;
-	if (reply_address_parse(addr, app->cfg->validation_local, app->cfg->validation_domain, &has, &t, &in, &bounce))
+	if (reply_address_parse(addr, m->cfg->validation_local, m->cfg->validation_domain, &has, &t, &in, &bounce))
 		g_ptr_array_add(m->ours, g_strdup(argv[0]));
 	else
 		m->others++;
@@ -189,6 +192,11 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	cm_handled h;
 	char line[CM_REASON_MAX + 1];
 	sfsistat rc = SMFIS_TEMPFAIL;
+	if (!app_eom_enter(app)) { /* stopping: the sender's server retries */
+		smfi_setreply(ctx, "451", "4.3.2", "shutting down, please retry later");
+		msg_reset(m);
+		return SMFIS_TEMPFAIL;
+	}
 	cm_store *st = pool_get(app->pool, &err);
 	if (!st) {
 		mlog(LOG_ERR, "%s: cannot use the store: %s", qid(ctx), err.msg);
@@ -196,7 +204,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		goto out;
 	}
 	g_ptr_array_add(m->rcpts, NULL);
-	cm_core core = {st, app->cfg};
+	cm_core core = {st, m->cfg};
 	cm_envelope env = {m->env_from, (const char *const *)m->rcpts->pdata, m->others > 0, m->client_addr,
 			   m->msg.too_big};
 	if (m->msg.too_big)
@@ -221,7 +229,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		if (smfi_addheader(ctx, "X-Contact-Change", hdr) != MI_SUCCESS) {
 			mlog(LOG_WARNING, "%s: could not add X-Contact-Change", qid(ctx));
 		}
-		if (app->deliver)
+		if (strcmp(m->cfg->on_processed, "deliver") == 0)
 			rc = SMFIS_ACCEPT;
 		else if (m->others)
 			rc = drop_ours(ctx, m) ? SMFIS_ACCEPT : SMFIS_TEMPFAIL;
@@ -259,6 +267,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	reply_handle_clear(&h);
 out:
 	msg_reset(m);
+	app_eom_leave(app);
 	return rc;
 }
 
@@ -279,6 +288,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 	g_ptr_array_free(m->rcpts, TRUE);
 	g_ptr_array_free(m->ours, TRUE);
 	msgbuf_free(&m->msg);
+	app_session_end(app, m, m->cfg);
 	g_free(m);
 	smfi_setpriv(ctx, NULL);
 	return SMFIS_CONTINUE;

@@ -1,17 +1,44 @@
-/* log.c - one line per event, to stderr with -f, else to syslog. */
+/* log.c - one line per event, to stderr with -f, else to syslog with the
+ * facility of [log] facility. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "milter.h"
 
 static bool to_stderr; /* set once by main() before any thread starts */
 
-void mlog_init(bool foreground)
+static int facility_code(const char *name)
+{
+	static const struct {
+		const char *name;
+		int code;
+	} f[] = {{"mail", LOG_MAIL},     {"daemon", LOG_DAEMON}, {"user", LOG_USER},     {"local0", LOG_LOCAL0},
+		 {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4},
+		 {"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7}};
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+		if (strcmp(name, f[i].name) == 0)
+			return f[i].code;
+	return -1;
+}
+
+bool mlog_facility(const char *facility)
+{
+	int code = facility_code(facility);
+	if (code < 0)
+		return false;
+	if (!to_stderr) {
+		closelog();
+		openlog("contact-milter", LOG_PID | LOG_NDELAY, code);
+	}
+	return true;
+}
+
+bool mlog_init(bool foreground, const char *facility)
 {
 	to_stderr = foreground;
-	if (!foreground)
-		openlog("contact-milter", LOG_PID | LOG_NDELAY, LOG_MAIL);
+	return mlog_facility(facility);
 }
 
 void mlog(int prio, const char *fmt, ...)

@@ -51,7 +51,8 @@ MILTER_PID_BENCH=$MILTER_PID
 # reference that accepts; the first one keeps the default (discard).
 sed -e 's/^on_processed = .*/on_processed = deliver/' -e "s|^socket = .*|socket = unix:$T/milter-deliver.sock|" \
 	"$CONF" >"$T/deliver.conf"
-"$MILTER" -f -c "$T/deliver.conf" 2>>"$T/milter-deliver.log" &
+# shellcheck disable=SC2046
+"$MILTER" -f -c "$T/deliver.conf" $(milter_as "$T/deliver.conf") 2>>"$T/milter-deliver.log" &
 DELIVER_PID=$!
 PIDS="$PIDS $DELIVER_PID"
 for n in none ref cm eom disc cmd; do

@@ -68,9 +68,43 @@ stop_postfix() {
 	done
 }
 
+# The milter refuses to run as root without -u: the suites run it as
+# $MILTER_USER (a system user in group postfix, so that Postfix's smtpd can
+# use its socket), created here when missing.
+MILTER_USER=${MILTER_USER:-cm-test}
+milter_user() {
+	i=0
+	until id -u "$MILTER_USER" >/dev/null 2>&1; do
+		# several suites may get here at once: useradd then fails on its lock
+		useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --gid postfix \
+			"$MILTER_USER" >/dev/null 2>&1 || sleep 0.2
+		i=$((i + 1))
+		[ $i -lt 50 ] || { echo "cannot create user $MILTER_USER" >&2; return 1; }
+	done
+}
+# milter_owns [CONF]: give the store (its directory and files) and the secret
+# of CONF to $MILTER_USER, as an operator does after contactctl init.
+milter_owns() {
+	store=$(sed -n '/^\[store\]/,/^\[/s/^path = //p' "${1:-$CONF}")
+	secret=$(sed -n '/^\[policy\]/,/^\[/s/^secret_file = //p' "${1:-$CONF}")
+	events=$(sed -n '/^\[events\]/,/^\[/s/^secret_file = //p' "${1:-$CONF}")
+	chown "$MILTER_USER" "$(dirname "$store")"
+	for f in "$store" "$store-wal" "$store-shm" "$secret" "$events"; do
+		[ -e "$f" ] && chown "$MILTER_USER" "$f"
+	done
+	return 0
+}
+# milter_as: the -u option the milter needs (none unless we are root).
+milter_as() {
+	[ "$(id -u)" = 0 ] || return 0
+	milter_user && milter_owns "$@" && echo "-u $MILTER_USER"
+}
+
 # start_milter [extra args]: the milter under test, in the foreground, logging to $T/milter.log.
 start_milter() {
-	"$MILTER" -f -c "$CONF" "$@" 2>>"$T/milter.log" &
+	as=$(milter_as "$CONF") || return 1
+	# shellcheck disable=SC2086
+	"$MILTER" -f -c "$CONF" $as "$@" 2>>"$T/milter.log" &
 	MILTER_PID=$!
 	PIDS="$PIDS $MILTER_PID"
 	wait_unix "$(sed -n 's/^socket = unix://p' "$CONF")"

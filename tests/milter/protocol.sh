@@ -3,6 +3,7 @@
 # store and the milter's log read back.  Also -n, a stale socket after a
 # kill -9, and a clean stop on SIGTERM.
 . tests/lib/common.sh
+. tests/lib/postfix.sh # start_milter (as an unprivileged user)
 RO=""
 if mkdir -p "$T/store" && mount -t tmpfs -o size=8m tmpfs "$T/store" 2>/dev/null; then
 	RO="$T/store"
@@ -19,12 +20,6 @@ B=$(token_for 1 bob@example.net)
 C2=$(token_for 2 carol@example.org)
 SOCK="unix:$T/milter.sock"
 
-start_milter() {
-	"$MILTER" -f -c "$CONF" -p "$SOCK" 2>>"$T/milter.log" &
-	MILTER_PID=$!
-	PIDS="$PIDS $MILTER_PID"
-	wait_unix "$T/milter.sock"
-}
 mt() { # CASE VAR=VALUE...
 	case_name=$1; shift
 	n=$#
