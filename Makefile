@@ -79,10 +79,10 @@ bench: deps all bench-bins
 	@BUILD=build sh tests/bench/run.sh
 
 # make fuzz [FUZZ_SECONDS=N]: libFuzzer over the reply understanding and the
-# milter's message assembly, seeded with ../shared/corpus (clang and
+# milter's message assembly, seeded with the in-repository corpus (clang and
 # libclang-rt-14-dev).  Crashes land in build/fuzz/.
 FUZZ_SECONDS ?= 120
-CORPUS ?= ../shared/corpus
+CORPUS ?= tests/corpus/data
 fuzz: deps
 	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1 -g" \
 		SAN="-fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libcontactcore.a build/fuzz/milter/assemble.o
