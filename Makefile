@@ -99,7 +99,12 @@ install: all
 	$(if $(MILTER_SRC),install -m 755 $(BUILD)/contact-milter $(DESTDIR)$(PREFIX)/sbin/contact-milter)
 	cp -R config/templates/fr config/templates/en $(DESTDIR)$(PREFIX)/share/contact-milter/templates/
 	install -d $(DESTDIR)$(PREFIX)/share/doc/contact-milter
-	install -m 644 config/contact-milter.conf README.md $(DESTDIR)$(PREFIX)/share/doc/contact-milter/
+	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/contact-milter/
+	sed 's|^dir = /usr/share/contact-milter/templates|dir = $(PREFIX)/share/contact-milter/templates|' \
+		config/contact-milter.conf >$(DESTDIR)$(PREFIX)/share/doc/contact-milter/contact-milter.conf
+	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 644 doc/contact-milter.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 doc/contact-milter.8 doc/contactctl.8 doc/contact-web.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf build
