@@ -26,7 +26,7 @@ MILTER_OBJ := $(MILTER_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all check demo bench install clean deps unit-bins bench-bins fuzz
+.PHONY: all check demo bench install clean deps unit-bins bench-bins fuzz deb check-package
 
 all: $(BUILD)/libcontactcore.a $(BUILD)/contactctl $(if $(MILTER_SRC),$(BUILD)/contact-milter)
 
@@ -92,6 +92,21 @@ fuzz: deps
 	mkdir -p build/fuzz/work
 	cd build/fuzz && ./fuzz_reply -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=1048576 \
 		-timeout=10 -print_final_stats=1 work $(abspath $(CORPUS))
+
+# make deb: the Debian package (debian/), built from a copy of the tree in
+# build/deb-src since dpkg-buildpackage writes its output beside the source;
+# the .deb files land in build/.
+DEB_SRC := build/deb-src/contact-milter
+deb:
+	rm -rf build/deb-src && mkdir -p $(DEB_SRC)
+	tar --exclude=./build --exclude=./.git --exclude=./tests/corpus/data -cf - . | tar -C $(DEB_SRC) -xf -
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	rm -f build/contact-milter*.deb
+	mv build/deb-src/*.deb build/deb-src/*.buildinfo build/deb-src/*.changes build/
+
+# make check-package: builds the .deb, installs it, checks it and purges it (as root).
+check-package: deps deb
+	@sh tests/package/package.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/contact-milter/templates
