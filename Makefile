@@ -47,7 +47,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcontactcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $< $(BUILD)/libcontactcore.a $(LIBS_ALL) -lcmocka
 
-$(BUILD)/tests/corpus_dump: $(BUILD)/tests/corpus/corpus_dump.o $(BUILD)/cli/json.o $(BUILD)/libcontactcore.a
+$(BUILD)/tests/corpus_dump: $(BUILD)/tests/corpus/corpus_dump.o $(BUILD)/libcontactcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LIBS_ALL)
 

@@ -1,5 +1,6 @@
 /* cmd_outbox.c - the outbox and the audit trail. */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -81,6 +82,14 @@ int cmd_outbox_show(cli *c, int argc, char **argv)
 		return rc;
 	if (c->st->ops->outbox_get(c->st, id, &it, &msg, &err))
 		return cli_fail(c, &err);
+	/* The message as it is (or was) sent: the token, never stored, is
+	 * recomputed in place of its placeholder. */
+	char *full = NULL;
+	cm_status rs = outbox_render(c->cfg, &it, msg, &full, &err);
+	g_free(msg);
+	if (rs)
+		return cli_fail(c, &err);
+	msg = full;
 	if (c->json) {
 		json_w w;
 		json_init(&w);
@@ -102,12 +111,24 @@ int cmd_outbox_show(cli *c, int argc, char **argv)
 	return 0;
 }
 
-static volatile int stop_int;
+static gint stop_int;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop_int = 1;
+	g_atomic_int_set(&stop_int, 1);
+}
+
+static void log_stderr(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_stderr(int prio, const char *fmt, ...)
+{
+	va_list ap;
+	(void)prio;
+	fputs("contactctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 int cmd_outbox_deliver(cli *c, int argc, char **argv)
@@ -128,7 +149,7 @@ int cmd_outbox_deliver(cli *c, int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 	}
-	cm_status st = outbox_deliver(c->st, c->cfg, once, &stop_int, &stats, &err);
+	cm_status st = outbox_deliver(c->st, c->cfg, once, &stop_int, log_stderr, &stats, &err);
 	if (c->json) {
 		json_w w;
 		json_init(&w);

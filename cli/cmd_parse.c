@@ -49,6 +49,8 @@ int cmd_parse(cli *c, int argc, char **argv)
 		json_str(&w, r.has_token ? tok : NULL);
 		json_key(&w, "intent");
 		json_str(&w, reply_intent_str(r.intent));
+		json_key(&w, "report");
+		json_bool(&w, r.intent == CM_INTENT_REPORT);
 		json_key(&w, "from");
 		json_str(&w, r.from[0] ? r.from : NULL);
 		json_key(&w, "new_text");

@@ -47,6 +47,7 @@ cm_status cm_err_set(cm_err *err, cm_status st, const char *fmt, ...)
 #define CM_EMAIL_MAX 254  /* RFC 5321 path limit */
 #define CM_REASON_MAX 256
 #define CM_SERVICE_MAX 128
+#define CM_NAME_MAX 128   /* a person's or company's name, UTF-8 bytes */
 
 typedef enum { CM_ROLE_ADMIN = 1, CM_ROLE_TECH = 2, CM_ROLE_BILLING = 4 } cm_role;
 #define CM_ROLE_ALL (CM_ROLE_ADMIN | CM_ROLE_TECH | CM_ROLE_BILLING)
@@ -62,11 +63,12 @@ typedef enum {
 
 typedef enum { CM_DECISION_NONE = 0, CM_DECISION_ACCEPTED, CM_DECISION_REFUSED } cm_decision;
 typedef enum { CM_SIDE_FROM = 0, CM_SIDE_TO = 1 } cm_side;
-typedef enum { CM_VIA_NONE = 0, CM_VIA_EMAIL, CM_VIA_CLI } cm_via;
+typedef enum { CM_VIA_NONE = 0, CM_VIA_EMAIL, CM_VIA_CLI, CM_VIA_WEB } cm_via;
 
 typedef struct {
 	char nic[CM_NIC_MAX + 1];
 	char email[CM_EMAIL_MAX + 1];
+	char name[CM_NAME_MAX + 1]; /* "" = unknown: mails greet the NIC */
 	char lang[3];
 	bool voip_validated;
 	bool payments_ok;
@@ -96,6 +98,7 @@ typedef struct {
 	cm_state state;
 	int64_t created_at, expires_at, done_at; /* unix seconds; done_at 0 = not yet */
 	char reason[CM_REASON_MAX + 1];
+	bool reported;     /* a contact said "this wasn't me" (rule 11) */
 } cm_request;
 
 typedef struct {
@@ -107,6 +110,9 @@ typedef struct {
 	int64_t decided_at;
 	cm_via via;
 	bool bouncing;
+	int token_serial;  /* serial of the party's current token (token_derive) */
+	int64_t last_sent_at; /* when its latest validation mail was queued (resend_interval) */
+	int64_t reminded_at;  /* 0: no reminder yet */
 } cm_party;
 
 typedef enum {
@@ -117,10 +123,22 @@ typedef enum {
 	CM_MAIL_EXPIRED,
 	CM_MAIL_CANCELLED,
 	CM_MAIL_FAILED,
-	CM_MAIL_NOTICE /* a reason mailed back to a sender (milter) */
+	CM_MAIL_NOTICE,  /* a reason mailed back to the contact (milter) */
+	CM_MAIL_REMINDER, /* the validation mail again, same token (rule 9) */
+	CM_MAIL_BOUNCED, /* to the asker: a contact's address bounced (rule 12) */
+	CM_MAIL_REPORT,  /* to policy.security_address: "this wasn't me" (rule 11) */
+	CM_MAIL_EVENT    /* not a mail: an event POSTed to events.url (SPEC section 7) */
 } cm_mail_kind;
+#define CM_MAIL_LAST_MAIL CM_MAIL_REPORT /* the last kind that is a mail, with templates */
 
-typedef enum { CM_OUT_QUEUED = 0, CM_OUT_SENDING, CM_OUT_SENT, CM_OUT_FAILED, CM_OUT_BOUNCED } cm_out_state;
+typedef enum {
+	CM_OUT_QUEUED = 0,
+	CM_OUT_SENDING,
+	CM_OUT_SENT,
+	CM_OUT_FAILED,
+	CM_OUT_BOUNCED,
+	CM_OUT_WITHDRAWN /* never sent: its token was superseded or its request closed */
+} cm_out_state;
 
 typedef struct {
 	int64_t id;
@@ -133,6 +151,8 @@ typedef struct {
 	int attempts;
 	int64_t next_attempt_at, created_at, sent_at;
 	char last_error[CM_REASON_MAX + 1];
+	int token_side;    /* whose token replaces the placeholder: CM_SIDE_*, or -1 for none */
+	int token_serial;
 } cm_outbox_item;
 
 typedef struct {

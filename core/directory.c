@@ -13,10 +13,35 @@ static cm_status nic_check(char *nic, const char *what, cm_err *err)
 	return CM_OK;
 }
 
-static cm_status email_check(const char *email, cm_err *err)
+static cm_status email_check(cm_core *c, const char *email, cm_err *err)
 {
 	if (!cm_email_valid(email))
-		return cm_err_set(err, CM_ERR_USAGE, "malformed e-mail address '%s'", email);
+		return cm_err_set(err, CM_ERR_USAGE,
+				  "malformed e-mail address '%s': expected local-part@domain.example, plain ASCII",
+				  email);
+	/* Our own validation and bounce addresses would make a mail loop. */
+	const char *at = strrchr(email, '@');
+	const char *loc = c->cfg->validation_local;
+	size_t llen = strlen(loc), local_len = (size_t)(at - email);
+	bool ours_domain = g_ascii_strcasecmp(at + 1, c->cfg->validation_domain) == 0;
+	bool ours_local = (local_len >= llen && g_ascii_strncasecmp(email, loc, llen) == 0 &&
+			   (local_len == llen || email[llen] == '+')) ||
+			  (local_len >= 8 && g_ascii_strncasecmp(email, "bounces+", 8) == 0) ||
+			  (local_len == 7 && g_ascii_strncasecmp(email, "bounces", 7) == 0);
+	if (ours_domain && ours_local)
+		return cm_err_set(err, CM_ERR_USAGE, "'%s' is one of this service's own addresses, not a contact's",
+				  email);
+	return CM_OK;
+}
+
+/* A name shown in greetings: UTF-8, one line, no control characters. */
+static cm_status name_check(const char *name, cm_err *err)
+{
+	if (strlen(name) > CM_NAME_MAX || !g_utf8_validate(name, -1, NULL))
+		return cm_err_set(err, CM_ERR_USAGE, "malformed name: at most %d bytes of UTF-8 text", CM_NAME_MAX);
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return cm_err_set(err, CM_ERR_USAGE, "malformed name: no control characters or line breaks");
 	return CM_OK;
 }
 
@@ -40,14 +65,14 @@ cm_status core_account_add(cm_core *c, cm_account *a, int64_t now, cm_err *err)
 	cm_status st;
 	if (!a->lang[0])
 		cm_strlcpy(a->lang, c->cfg->default_lang, sizeof a->lang);
-	if ((st = nic_check(a->nic, "NIC", err)) || (st = email_check(a->email, err)) ||
-	    (st = lang_check(a->lang, err)))
+	if ((st = nic_check(a->nic, "NIC", err)) || (st = email_check(c, a->email, err)) ||
+	    (st = name_check(a->name, err)) || (st = lang_check(a->lang, err)))
 		return st;
 	CORE_TX(c, true, account_add_tx(c, a, now, err));
 }
 
-static cm_status account_set_tx(cm_core *c, const char *nic, const char *email, const char *lang, int voip,
-				int payments, cm_err *err)
+static cm_status account_set_tx(cm_core *c, const char *nic, const char *email, const char *name, const char *lang,
+				int voip, int payments, cm_err *err)
 {
 	cm_account a;
 	cm_status st = c->st->ops->account_get(c->st, nic, &a, err);
@@ -59,6 +84,8 @@ static cm_status account_set_tx(cm_core *c, const char *nic, const char *email, 
 	}
 	if (lang)
 		cm_strlcpy(a.lang, lang, sizeof a.lang);
+	if (name)
+		cm_strlcpy(a.name, name, sizeof a.name);
 	if (voip >= 0)
 		a.voip_validated = voip;
 	if (payments >= 0)
@@ -70,17 +97,17 @@ static cm_status account_set_tx(cm_core *c, const char *nic, const char *email, 
 			  a.voip_validated, a.payments_ok);
 }
 
-cm_status core_account_set(cm_core *c, const char *nic_in, const char *email, const char *lang, int voip, int payments,
-			   cm_err *err)
+cm_status core_account_set(cm_core *c, const char *nic_in, const char *email, const char *name, const char *lang,
+			   int voip, int payments, cm_err *err)
 {
 	char nic[CM_NIC_MAX + 1];
 	cm_status st;
 	if (!cm_strlcpy(nic, nic_in, sizeof nic))
 		return cm_err_set(err, CM_ERR_USAGE, "malformed NIC: longer than %d characters", CM_NIC_MAX);
-	if ((st = nic_check(nic, "NIC", err)) || (email && (st = email_check(email, err))) ||
-	    (lang && (st = lang_check(lang, err))))
+	if ((st = nic_check(nic, "NIC", err)) || (email && (st = email_check(c, email, err))) ||
+	    (name && (st = name_check(name, err))) || (lang && (st = lang_check(lang, err))))
 		return st;
-	CORE_TX(c, true, account_set_tx(c, nic, email, lang, voip, payments, err));
+	CORE_TX(c, true, account_set_tx(c, nic, email, name, lang, voip, payments, err));
 }
 
 static cm_status group_add_tx(cm_core *c, const cm_group *g, int64_t now, cm_err *err)

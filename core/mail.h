@@ -34,6 +34,12 @@ typedef struct {
 cm_status mail_compose(const cm_config *cfg, const cm_mail_ctx *ctx, int64_t id, int64_t now, char **msg,
 		       size_t *len, char sender[CM_EMAIL_MAX + 1], cm_err *err);
 
+/* Compose every kind of mail in every language with sample values, so that a
+ * missing template, a malformed one or an unknown placeholder is found at
+ * start (contact-milter -n) rather than by a contact.  err names the first
+ * template at fault. */
+cm_status mail_check_templates(const cm_config *cfg, cm_err *err);
+
 /* Initialise GMime once per process (thread-safe). */
 void mail_init(void);
 

@@ -85,6 +85,7 @@ static GHashTable *vars_build(const cm_config *cfg, const cm_mail_ctx *c, const 
 		var_take(v, "reply_address", g_strdup_printf("%s+%s@%s", loc, c->token, dom));
 		var_take(v, "accept_address", g_strdup_printf("%s+accept-%s@%s", loc, c->token, dom));
 		var_take(v, "refuse_address", g_strdup_printf("%s+refuse-%s@%s", loc, c->token, dom));
+		var_take(v, "report_address", g_strdup_printf("%s+report-%s@%s", loc, c->token, dom));
 		char *url = g_strdup(cfg->validate_url);
 		char *id = g_strdup_printf("%lld", c->req ? (long long)c->req->id : 0LL);
 		char **parts = g_strsplit(url, "{id}", -1);
@@ -190,7 +191,10 @@ static GMimeTextPart *text_part(const char *subtype, const char *body)
 	g_object_unref(content);
 	g_object_unref(stream);
 	g_mime_text_part_set_charset(p, "utf-8");
-	g_mime_part_set_content_encoding(GMIME_PART(p), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	/* 8bit, not quoted-printable: the token's placeholder must stand
+	 * literally in the stored message, never cut by a soft line break
+	 * (outbox_render puts the token there when the mail is sent). */
+	g_mime_part_set_content_encoding(GMIME_PART(p), GMIME_CONTENT_ENCODING_8BIT);
 	return p;
 }
 
@@ -244,7 +248,7 @@ cm_status mail_compose(const cm_config *cfg, const cm_mail_ctx *c, int64_t id, i
 		g_object_unref(from);
 	}
 	add_mailbox(g_mime_message_get_addresses(m, GMIME_ADDRESS_TYPE_TO), c->rcpt);
-	if (c->kind == CM_MAIL_VALIDATION && c->token) {
+	if (c->token) {
 		char *reply = g_strdup_printf("%s+%s@%s", cfg->validation_local, c->token, cfg->validation_domain);
 		add_mailbox(g_mime_message_get_reply_to(m), reply);
 		g_free(reply);
@@ -300,5 +304,42 @@ out:
 		g_free(*msg);
 		*msg = NULL;
 	}
+	return st;
+}
+
+cm_status mail_check_templates(const cm_config *cfg, cm_err *err)
+{
+	static const char *const langs[] = {"fr", "en"};
+	cm_request req = {.id = 1, .roles = CM_ROLE_TECH | CM_ROLE_BILLING, .state = CM_STATE_PENDING};
+	cm_party p[2] = {{.request_id = 1, .side = CM_SIDE_FROM}, {.request_id = 1, .side = CM_SIDE_TO}};
+	cm_service sv = {.name = "0033972101010", .kind = "number"};
+	GArray *services = g_array_new(FALSE, FALSE, sizeof(cm_service));
+	cm_status st = CM_OK;
+	g_array_append_val(services, sv);
+	cm_strlcpy(req.group, "ab12345-ovh-1", sizeof req.group);
+	cm_strlcpy(req.from_nic, "xx1234-ovh", sizeof req.from_nic);
+	cm_strlcpy(req.to_nic, "yy5678-ovh", sizeof req.to_nic);
+	cm_strlcpy(req.asked_by, "xx1234-ovh", sizeof req.asked_by);
+	req.created_at = 1764223000;
+	req.expires_at = req.created_at + 14 * 86400;
+	cm_strlcpy(p[0].nic, req.from_nic, sizeof p[0].nic);
+	cm_strlcpy(p[0].email, "alice@example.com", sizeof p[0].email);
+	cm_strlcpy(p[1].nic, req.to_nic, sizeof p[1].nic);
+	cm_strlcpy(p[1].email, "bob@example.net", sizeof p[1].email);
+	for (int k = CM_MAIL_VALIDATION; st == CM_OK && k <= CM_MAIL_LAST_MAIL; k++) {
+		for (size_t l = 0; st == CM_OK && l < G_N_ELEMENTS(langs); l++) {
+			cm_mail_ctx ctx = {
+				.kind = (cm_mail_kind)k, .lang = langs[l], .rcpt = p[0].email,
+				.req = k == CM_MAIL_NOTICE ? NULL : &req, .party = &p[0], .other = &p[1],
+				.token = k == CM_MAIL_VALIDATION || k == CM_MAIL_REMINDER ? CM_TOKEN_PLACEHOLDER : NULL,
+				.services = services, .reason = "sample reason",
+			};
+			char *msg = NULL, sender[CM_EMAIL_MAX + 1];
+			size_t len;
+			st = mail_compose(cfg, &ctx, 1, req.created_at, &msg, &len, sender, err);
+			g_free(msg);
+		}
+	}
+	g_array_free(services, TRUE);
 	return st;
 }

@@ -6,28 +6,72 @@
 #include <string.h>
 #include <time.h>
 
-cm_status outbox_enqueue(cm_store *st, const cm_config *cfg, const cm_mail_ctx *ctx, const char *nic, int64_t now,
-			 int64_t *id, cm_err *err)
+#include "events.h"
+#include "token.h"
+
+cm_status outbox_bounce_address(const cm_config *cfg, int64_t id, char out[CM_EMAIL_MAX + 1], cm_err *err)
+{
+	char sig[CM_BOUNCE_SIG_CHARS + 1];
+	if (!cfg->secret_len)
+		return cm_err_set(err, CM_ERR_USAGE, "no secret to sign bounce addresses: %s is missing (run contactctl init)",
+				  cfg->secret_file);
+	token_bounce_sig(cfg->secret, cfg->secret_len, id, sig);
+	if (snprintf(out, CM_EMAIL_MAX + 1, "bounces+%lld-%s@%s", (long long)id, sig, cfg->validation_domain) >
+	    CM_EMAIL_MAX)
+		return cm_err_set(err, CM_ERR_USAGE, "validation domain too long for a bounce address");
+	return CM_OK;
+}
+
+cm_status outbox_enqueue(cm_store *st, const cm_config *cfg, const cm_mail_ctx *ctx, const char *nic, int token_side,
+			 int token_serial, int64_t now, int64_t *id, cm_err *err)
 {
 	cm_outbox_item it = {.request_id = ctx->req ? ctx->req->id : 0, .kind = ctx->kind,
-			     .next_attempt_at = now, .created_at = now};
-	char sender[CM_EMAIL_MAX + 1];
+			     .next_attempt_at = now, .created_at = now, .token_side = token_side,
+			     .token_serial = token_serial};
+	char sender[CM_EMAIL_MAX + 1], composed_sender[CM_EMAIL_MAX + 1];
 	char *msg = NULL;
 	size_t len = 0;
 	cm_status rs;
 
 	if (!cm_strlcpy(it.rcpt, ctx->rcpt, sizeof it.rcpt) || !cm_email_valid(it.rcpt))
 		return cm_err_set(err, CM_ERR_USAGE, "cannot mail '%s': not a valid address", ctx->rcpt);
-	cm_strlcpy(it.nic, nic ? nic : "", sizeof it.nic);
-	if ((rs = st->ops->outbox_insert(st, &it, err)))
+	if (!cm_strlcpy(it.nic, nic ? nic : "", sizeof it.nic))
+		return cm_err_set(err, CM_ERR_USAGE, "NIC too long");
+	if (token_side >= 0 && !cfg->secret_len)
+		return cm_err_set(err, CM_ERR_USAGE, "no secret to derive tokens: %s is missing (run contactctl init)",
+				  cfg->secret_file);
+	if ((rs = st->ops->outbox_insert(st, &it, err)) || (rs = outbox_bounce_address(cfg, it.id, sender, err)))
 		return rs;
-	if ((rs = mail_compose(cfg, ctx, it.id, now, &msg, &len, sender, err)))
+	if ((rs = mail_compose(cfg, ctx, it.id, now, &msg, &len, composed_sender, err)))
 		return rs;
-	rs = st->ops->outbox_set_message(st, it.id, sender, msg, len, err);
+	if (token_side >= 0 && !strstr(msg, CM_TOKEN_PLACEHOLDER))
+		rs = cm_err_set(err, CM_ERR_USAGE, "the %s template shows no validation code: it needs {token}",
+				cm_mail_kind_str(ctx->kind));
+	if (rs == CM_OK)
+		rs = st->ops->outbox_set_message(st, it.id, sender, msg, len, err);
 	g_free(msg);
 	if (rs == CM_OK && id)
 		*id = it.id;
 	return rs;
+}
+
+cm_status outbox_render(const cm_config *cfg, const cm_outbox_item *item, const char *msg, char **out, cm_err *err)
+{
+	*out = NULL;
+	if (item->token_side != CM_SIDE_FROM && item->token_side != CM_SIDE_TO) {
+		*out = g_strdup(msg);
+		return CM_OK;
+	}
+	if (!cfg->secret_len)
+		return cm_err_set(err, CM_ERR_USAGE, "no secret to derive tokens: %s is missing", cfg->secret_file);
+	cm_token tok;
+	char text[CM_TOKEN_CHARS + 1];
+	token_derive(cfg->secret, cfg->secret_len, item->request_id, item->token_side, item->token_serial, &tok);
+	token_encode(&tok, text);
+	char **parts = g_strsplit(msg, CM_TOKEN_PLACEHOLDER, -1);
+	*out = g_strjoinv(text, parts);
+	g_strfreev(parts);
+	return CM_OK;
 }
 
 void outbox_global_init(void)
@@ -83,20 +127,39 @@ static send_result send_one(CURL *curl, const cm_config *cfg, const cm_outbox_it
 	}
 	CURLcode rc = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	/* The handle is reused: leave it nothing that points into this frame. */
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, NULL);
+	curl_easy_setopt(curl, CURLOPT_READDATA, NULL);
 	curl_slist_free_all(rcpt);
 	if (rc == CURLE_OK)
 		return SEND_OK;
 	/* Truncation is fine here: the reason is for the operator to read. */
 	g_snprintf(why, (gulong)whylen, "%s%s%s (SMTP %ld)", curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf, code);
+	for (char *p = why; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+	/* The server answered this mail (a refused RCPT or DATA comes back as
+	 * a send or receive error with the server's code): its fate is this
+	 * mail's alone.  No answer at all means the server is unreachable. */
+	if (code >= 500 && code < 600)
+		return SEND_PERMANENT;
+	if (code >= 400 && code < 500)
+		return SEND_RETRY;
 	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_OPERATION_TIMEDOUT ||
 	    rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING)
 		return SEND_UNREACHABLE;
-	return code >= 500 && code < 600 ? SEND_PERMANENT : SEND_RETRY;
+	return SEND_RETRY;
 }
 
-static void nap(volatile int *stop, int64_t seconds)
+static bool stopped(gint *stop)
 {
-	for (int64_t i = 0; i < seconds * 5 && !(stop && *stop); i++) {
+	return stop && g_atomic_int_get(stop);
+}
+
+static void nap(gint *stop, int64_t seconds)
+{
+	for (int64_t i = 0; i < seconds * 5 && !stopped(stop); i++) {
 		struct timespec ts = {0, 200 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
@@ -115,33 +178,83 @@ static int64_t backoff(const cm_config *cfg, int attempts)
  * lease runs out: at most this many duplicates, never a lost mail. */
 #define OUTBOX_BATCH 16
 
+int64_t outbox_lease(const cm_config *cfg)
+{
+	/* Room for two of the slowest sends (curl's whole-transfer timeout),
+	 * and never under two minutes. */
+	int64_t l = 2 * cfg->smtp_timeout * 4 + 60;
+	return l < 120 ? 120 : l;
+}
+
 typedef struct {
 	send_result r;
 	bool tried;
 	char why[CM_REASON_MAX];
 } attempt;
 
+/* A mail refused for good is its kind's failure: for a mail to a contact's
+ * current address, the address is marked bouncing, as a bounce would. */
+static cm_status permanent_failure(cm_store *st, const cm_outbox_item *it, cm_err *err)
+{
+	cm_account a;
+	if (!it->nic[0])
+		return CM_OK;
+	cm_status rs = st->ops->account_get(st, it->nic, &a, err);
+	if (rs)
+		return rs == CM_ERR_NOTFOUND ? CM_OK : rs;
+	if (a.bouncing || g_ascii_strcasecmp(a.email, it->rcpt) != 0)
+		return CM_OK;
+	a.bouncing = true;
+	return st->ops->account_update(st, &a, err);
+}
+
+static void log_result(cm_log_fn log, const cm_outbox_item *it, const attempt *a, int64_t next_at, int64_t now)
+{
+	if (!log)
+		return;
+	char reqbuf[32] = "-";
+	if (it->request_id)
+		snprintf(reqbuf, sizeof reqbuf, "%lld", (long long)it->request_id);
+	if (!a->tried)
+		return;
+	if (a->r == SEND_OK)
+		log(6 /* LOG_INFO */, "outbox %lld: %s mail for request %s sent to <%s>", (long long)it->id,
+		    cm_mail_kind_str(it->kind), reqbuf, it->rcpt);
+	else if (next_at)
+		log(4 /* LOG_WARNING */, "outbox %lld: %s mail for request %s to <%s> not sent, retry in %llds: %s",
+		    (long long)it->id, cm_mail_kind_str(it->kind), reqbuf, it->rcpt, (long long)(next_at - now), a->why);
+	else
+		log(3 /* LOG_ERR */, "outbox %lld: %s mail for request %s to <%s> failed for good: %s", (long long)it->id,
+		    cm_mail_kind_str(it->kind), reqbuf, it->rcpt, a->why);
+}
+
 /* Record a batch's results in one transaction. */
-static cm_status finish_batch(cm_store *st, const cm_config *cfg, GArray *items, attempt *res,
+static cm_status finish_batch(cm_store *st, const cm_config *cfg, GArray *items, attempt *res, cm_log_fn log,
 			      cm_deliver_stats *stats, cm_err *err)
 {
 	int64_t now = cm_now();
 	cm_status rs = st->ops->begin(st, true, err);
 	for (guint i = 0; rs == CM_OK && i < items->len; i++) {
 		cm_outbox_item *it = &g_array_index(items, cm_outbox_item, i);
+		int64_t next_at = 0;
 		if (!res[i].tried) {
 			rs = st->ops->outbox_release(st, it->id, err);
+			continue;
 		} else if (res[i].r == SEND_OK) {
 			rs = st->ops->outbox_finish(st, it->id, CM_OUT_SENT, 0, NULL, now, err);
 			stats->sent++;
 		} else if (res[i].r == SEND_PERMANENT || now - it->created_at >= cfg->smtp_give_up) {
 			rs = st->ops->outbox_finish(st, it->id, CM_OUT_FAILED, 0, res[i].why, now, err);
+			if (rs == CM_OK)
+				rs = permanent_failure(st, it, err);
 			stats->failed++;
 		} else {
-			rs = st->ops->outbox_finish(st, it->id, CM_OUT_QUEUED, now + backoff(cfg, it->attempts),
-						    res[i].why, now, err);
+			next_at = now + backoff(cfg, it->attempts);
+			rs = st->ops->outbox_finish(st, it->id, CM_OUT_QUEUED, next_at, res[i].why, now, err);
 			stats->retried++;
 		}
+		if (rs == CM_OK)
+			log_result(log, it, &res[i], next_at, now);
 	}
 	if (rs == CM_OK)
 		rs = st->ops->commit(st, err);
@@ -150,23 +263,26 @@ static cm_status finish_batch(cm_store *st, const cm_config *cfg, GArray *items,
 	return rs;
 }
 
-cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, volatile int *stop, cm_deliver_stats *stats,
-			 cm_err *err)
+cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, gint *stop, cm_log_fn log,
+			 cm_deliver_stats *stats, cm_err *err)
 {
-	CURL *curl = curl_easy_init();
+	CURL *curl = curl_easy_init(), *http = curl_easy_init();
 	cm_status rs = CM_OK;
 	memset(stats, 0, sizeof *stats);
-	if (!curl)
+	if (!curl || !http) {
+		curl_easy_cleanup(curl);
+		curl_easy_cleanup(http);
 		return cm_err_set(err, CM_ERR_INTERNAL, "cannot start libcurl");
+	}
 	GArray *items = g_array_new(FALSE, FALSE, sizeof(cm_outbox_item));
 	GPtrArray *msgs = g_ptr_array_new_with_free_func(g_free);
 	attempt res[OUTBOX_BATCH];
-	while (!(stop && *stop)) {
+	int64_t lease = outbox_lease(cfg), one_send = cfg->smtp_timeout * 4 + 10;
+	while (!stopped(stop)) {
 		int64_t now = cm_now();
 		g_array_set_size(items, 0);
 		g_ptr_array_set_size(msgs, 0);
-		rs = st->ops->outbox_claim(st, now, cfg->smtp_timeout * 6 * OUTBOX_BATCH + 60, OUTBOX_BATCH, items, msgs,
-					   err);
+		rs = st->ops->outbox_claim(st, now, lease, OUTBOX_BATCH, items, msgs, err);
 		if (rs == CM_ERR_NOTFOUND) {
 			rs = CM_OK;
 			if (once)
@@ -181,17 +297,37 @@ cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, volatile
 			break;
 		const char *unreachable = NULL;
 		for (guint i = 0; i < items->len; i++) {
-			res[i].tried = !unreachable && !(stop && *stop);
+			cm_outbox_item *it = &g_array_index(items, cm_outbox_item, i);
+			/* Never send past the lease: another worker may claim it then. */
+			res[i].tried = !unreachable && !stopped(stop) && cm_now() + one_send < now + lease;
 			if (!res[i].tried)
 				continue;
-			res[i].r = send_one(curl, cfg, &g_array_index(items, cm_outbox_item, i), msgs->pdata[i], res[i].why,
-					    sizeof res[i].why);
+			if (it->kind == CM_MAIL_EVENT) {
+				/* The receiver's trouble is this event's alone: retried
+				 * with backoff, the others (and the mails) go on. */
+				res[i].r = events_post(http, cfg, it->id, msgs->pdata[i], res[i].why, sizeof res[i].why)
+						   ? SEND_OK
+						   : SEND_RETRY;
+				continue;
+			}
+			char *full = NULL;
+			cm_err rerr = {0};
+			if (outbox_render(cfg, it, msgs->pdata[i], &full, &rerr) != CM_OK) {
+				res[i].r = SEND_PERMANENT;
+				g_strlcpy(res[i].why, rerr.msg, sizeof res[i].why);
+				continue;
+			}
+			res[i].r = send_one(curl, cfg, it, full, res[i].why, sizeof res[i].why);
+			g_free(full);
 			if (res[i].r == SEND_UNREACHABLE)
 				unreachable = res[i].why; /* the server is down: leave the rest untouched */
 		}
-		if ((rs = finish_batch(st, cfg, items, res, stats, err)))
+		if ((rs = finish_batch(st, cfg, items, res, log, stats, err)))
 			break;
 		if (unreachable) {
+			if (log)
+				log(4, "outbox: SMTP server %s unreachable, pausing %llds: %s", cfg->smtp_url,
+				    (long long)cfg->smtp_retry_min, unreachable);
 			if (once) {
 				rs = cm_err_set(err, CM_ERR_IO, "SMTP server %s unreachable: %s", cfg->smtp_url, unreachable);
 				break;
@@ -206,5 +342,6 @@ cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, volatile
 	g_array_free(items, TRUE);
 	g_ptr_array_free(msgs, TRUE);
 	curl_easy_cleanup(curl);
+	curl_easy_cleanup(http);
 	return rs;
 }

@@ -14,7 +14,9 @@
 #include "token.h"
 
 typedef enum { CM_KIND_REPLY = 0, CM_KIND_AUTO_REPLY, CM_KIND_BOUNCE } cm_reply_kind;
-typedef enum { CM_INTENT_NONE = 0, CM_INTENT_ACCEPT, CM_INTENT_REFUSE, CM_INTENT_BOTH } cm_intent;
+/* REPORT: "this wasn't me" (validation+report-TOKEN@), a refusal that also
+ * reports the request (rule 11); only ever read from the address. */
+typedef enum { CM_INTENT_NONE = 0, CM_INTENT_ACCEPT, CM_INTENT_REFUSE, CM_INTENT_BOTH, CM_INTENT_REPORT } cm_intent;
 typedef enum { CM_FROM_NONE = 0, CM_FROM_ADDRESS, CM_FROM_SUBJECT, CM_FROM_TEXT } cm_token_source;
 
 #define CM_REPLY_TEXT_MAX (256 * 1024) /* bytes of text kept from one message */
@@ -32,8 +34,16 @@ typedef struct {
 	char *message_id;              /* without angle brackets (g_free) */
 	char *new_text;                /* UTF-8 (g_free) */
 	char reason[CM_REASON_MAX + 1]; /* why no decision can be read, "" if one can */
-	int64_t bounce_of;             /* outbox id from a bounces+ID recipient, 0 if none */
-	GPtrArray *auth_results;       /* raw Authentication-Results values (g_free each) */
+	int64_t bounce_of;             /* outbox id from a bounces+ID-SIG recipient, 0 if none */
+	char bounce_sig[CM_BOUNCE_SIG_CHARS + 1]; /* its SIG as written ("" if none); checked by the caller */
+	int from_count;                /* mailboxes in From: a decision needs exactly one */
+	/* Authentication-Results values above the first Received: header, in
+	 * order: only those can be our own server's (RFC 8601 section 5). */
+	GPtrArray *auth_results;
+	/* A delivery status notification (multipart/report, delivery-status):
+	 * the recipients its failed actions name, lowercased (g_free each). */
+	bool dsn;
+	GPtrArray *dsn_failed;
 } cm_reply;
 
 /* What the envelope said, when known (milter); NULLs for `contactctl parse`,
@@ -51,7 +61,8 @@ void reply_understand(const char *raw, size_t len, const cm_reply_env *env, cm_r
 void reply_clear(cm_reply *r);
 
 /* Read the local part detail of one of our addresses: "TOKEN",
- * "accept-TOKEN", "refuse-TOKEN", or the bounce form "bounces+ID".
+ * "accept-TOKEN", "refuse-TOKEN", or the bounce form "bounces+ID-SIG"
+ * (the signature is read by reply_understand into bounce_sig).
  * Returns true if addr is at the validation address (with or without a
  * detail); *bounce_id > 0 for a bounce address. */
 bool reply_address_parse(const char *addr, const char *local, const char *domain, bool *has_token, cm_token *tok,
@@ -65,8 +76,10 @@ char *reply_strip_quotes(const char *text);
  * Outlook dividers).  Returns a g_malloc'd string. */
 char *reply_html_to_text(const char *html, size_t len);
 
-/* Intent of a new text: first line first, then the whole text.  why gets a
- * reason when the result is NONE or BOTH. */
+/* Intent of a new text, read from its opening only (greetings passed over,
+ * up to the first closing, signature, footer or disclaimer: reply_intent.c):
+ * its first line first, then the whole opening.  why gets a reason saying
+ * how to answer when the result is NONE or BOTH. */
 cm_intent reply_intent(const char *new_text, char *why, size_t whylen);
 
 /* A token written anywhere in text (26 symbols, hyphens allowed). */

@@ -30,6 +30,35 @@ static bool domain_of_is(const char *v, const char *domain)
 	return g_ascii_strcasecmp(at ? at + 1 : v, domain) == 0;
 }
 
+/* One resinfo of an Authentication-Results value ("dkim=pass header.d=x"):
+ * does it show a pass of method for domain, by the property that method
+ * vouches for?  Each method stands alone: a dkim pass needs the DKIM
+ * signing domain (header.d, or header.i's domain), an spf pass the
+ * envelope's domain (smtp.mailfrom). */
+static bool resinfo_passes(char *resinfo, const char *domain)
+{
+	char **w = g_strsplit_set(g_strstrip(resinfo), " \t\r\n", -1);
+	bool pass = false, ok_domain = false;
+	enum { OTHER, DKIM, SPF } method = OTHER;
+	if (w[0] && strcmp(w[0], "dkim=pass") == 0)
+		method = DKIM;
+	else if (w[0] && strcmp(w[0], "spf=pass") == 0)
+		method = SPF;
+	for (int k = 1; method != OTHER && w[k]; k++) {
+		const char *v = strchr(w[k], '=');
+		if (!v)
+			continue;
+		v++;
+		if (method == DKIM && (g_str_has_prefix(w[k], "header.d=") || g_str_has_prefix(w[k], "header.i=")))
+			ok_domain |= domain_of_is(v, domain);
+		else if (method == SPF && g_str_has_prefix(w[k], "smtp.mailfrom="))
+			ok_domain |= domain_of_is(v, domain);
+	}
+	pass = method != OTHER && ok_domain;
+	g_strfreev(w);
+	return pass;
+}
+
 bool reply_auth_passes(const char *value, const char *authserv_id, const char *domain)
 {
 	char *v = ar_clean(value);
@@ -38,22 +67,8 @@ bool reply_auth_passes(const char *value, const char *authserv_id, const char *d
 	char **id = g_strsplit_set(g_strstrip(parts[0]), " \t", 2);
 	bool trusted = id[0] && g_ascii_strcasecmp(id[0], authserv_id) == 0;
 	g_strfreev(id);
-	for (int i = 1; trusted && parts[i] && !pass; i++) {
-		char **w = g_strsplit_set(g_strstrip(parts[i]), " \t\r\n", -1);
-		bool dkim = false, spf = false, ok_domain = false;
-		for (int k = 0; w[k]; k++) {
-			if (strcmp(w[k], "dkim=pass") == 0)
-				dkim = true;
-			else if (strcmp(w[k], "spf=pass") == 0)
-				spf = true;
-			else if (g_str_has_prefix(w[k], "header.d=") || g_str_has_prefix(w[k], "header.i="))
-				ok_domain |= domain_of_is(strchr(w[k], '=') + 1, domain);
-			else if (g_str_has_prefix(w[k], "smtp.mailfrom=") || g_str_has_prefix(w[k], "smtp.from="))
-				ok_domain |= domain_of_is(strchr(w[k], '=') + 1, domain);
-		}
-		pass = (dkim || spf) && ok_domain;
-		g_strfreev(w);
-	}
+	for (int i = 1; trusted && parts[i] && !pass; i++)
+		pass = resinfo_passes(parts[i], domain);
 	g_strfreev(parts);
 	g_free(v);
 	return pass;
@@ -69,45 +84,51 @@ static void set_reason(cm_handled *h, cm_outcome o, const char *why)
 			*p = ' ';
 }
 
-/* Count one failure for the sender and the request, and mail the sender
- * the reason when the message went to others too.  One transaction. */
-static cm_status failure_tx(cm_core *c, cm_handled *h, bool notify, int64_t now, cm_err *err)
+/* Failures are counted against what a stranger cannot forge cheaply: the
+ * client's address as the MTA saw it (else the envelope sender). */
+static void client_key(const cm_envelope *env, char *key, size_t len)
 {
-	char key[CM_EMAIL_MAX + 16];
+	if (env->client_addr && env->client_addr[0])
+		snprintf(key, len, "client:%s", env->client_addr);
+	else
+		snprintf(key, len, "envelope:%s", env->env_from ? env->env_from : "");
+}
+
+/* Count one failure for the client, and mail the reason to the contact's
+ * own registered address when the message went to others too (never to a
+ * stranger, never with text the sender chose).  One transaction. */
+static cm_status failure_tx(cm_core *c, cm_handled *h, const cm_envelope *env, const char *notify_to,
+			    const char *notify_lang, const char *code, int64_t now, cm_err *err)
+{
+	char key[CM_EMAIL_MAX + 80];
 	cm_status st;
-	if (h->reply.from[0]) {
-		snprintf(key, sizeof key, "sender:%s", h->reply.from);
-		if ((st = c->st->ops->failure_add(c->st, key, now, err)))
-			return st;
-	}
-	if (h->request_id) {
-		snprintf(key, sizeof key, "request:%lld", (long long)h->request_id);
-		if ((st = c->st->ops->failure_add(c->st, key, now, err)))
-			return st;
-	}
-	if (notify && h->reply.from[0] && cm_email_valid(h->reply.from)) {
-		cm_mail_ctx ctx = {.kind = CM_MAIL_NOTICE, .rcpt = h->reply.from, .reason = h->reason,
-				   .subject_extra = h->reply.subject, .in_reply_to = h->reply.message_id};
-		if ((st = outbox_enqueue(c->st, c->cfg, &ctx, NULL, now, NULL, err)))
+	client_key(env, key, sizeof key);
+	if ((st = c->st->ops->failure_add(c->st, key, now, err)))
+		return st;
+	if (notify_to) {
+		cm_mail_ctx ctx = {.kind = CM_MAIL_NOTICE, .lang = notify_lang, .rcpt = notify_to, .reason = code,
+				   .in_reply_to = h->reply.message_id};
+		if ((st = outbox_enqueue(c->st, c->cfg, &ctx, NULL, -1, 0, now, NULL, err)))
 			return st;
 		h->notice_queued = true;
 	}
 	return CM_OK;
 }
 
-static cm_status record_failure(cm_core *c, cm_handled *h, bool notify, int64_t now, cm_err *err)
+static cm_status record_failure(cm_core *c, cm_handled *h, const cm_envelope *env, const char *notify_to,
+				const char *notify_lang, const char *code, int64_t now, cm_err *err)
 {
-	CORE_TX(c, true, failure_tx(c, h, notify, now, err));
+	CORE_TX(c, true, failure_tx(c, h, env, notify_to, notify_lang, code, now, err));
 }
 
-static cm_status too_many(cm_core *c, const char *kind, const char *what, int64_t now, bool *over, cm_err *err)
+static cm_status over_limit(cm_core *c, const cm_envelope *env, int64_t now, bool *over, cm_err *err)
 {
-	char key[CM_EMAIL_MAX + 16];
+	char key[CM_EMAIL_MAX + 80];
 	int64_t n = 0;
 	*over = false;
 	if (c->cfg->max_failures <= 0)
 		return CM_OK;
-	snprintf(key, sizeof key, "%s:%s", kind, what);
+	client_key(env, key, sizeof key);
 	cm_status st = c->st->ops->failure_count(c->st, key, now - 3600, &n, err);
 	*over = st == CM_OK && n >= c->cfg->max_failures;
 	return st;
@@ -118,6 +139,52 @@ static bool temporary(cm_status st)
 	return st == CM_ERR_BUSY || st == CM_ERR_IO || st == CM_ERR_INTERNAL || st == CM_ERR_USAGE;
 }
 
+/* A message to bounces+ID-SIG@: it marks outbox item ID bounced only when
+ * it is a real delivery failure report for a mail we sent: a signature we
+ * made, a null envelope sender, a multipart/report naming the recipient
+ * of that item as failed, and the item sent.  Anything else changes
+ * nothing; either way it is discarded quietly. */
+static cm_status handle_bounce(cm_core *c, cm_handled *h, const cm_envelope *env, int64_t now, cm_err *err)
+{
+	cm_reply *r = &h->reply;
+	cm_outbox_item it;
+	const char *why = NULL;
+	if (!token_bounce_sig_ok(c->cfg->secret, c->cfg->secret_len, r->bounce_of, r->bounce_sig))
+		why = "not a bounce address we signed";
+	else if (!env->env_from || env->env_from[0])
+		why = "a bounce needs the null envelope sender";
+	else if (!r->dsn)
+		why = "not a delivery status report";
+	if (!why) {
+		cm_status st = c->st->ops->outbox_get(c->st, r->bounce_of, &it, NULL, err);
+		if (st == CM_ERR_NOTFOUND)
+			why = "no such mail";
+		else if (st)
+			return st;
+		else if (it.state != CM_OUT_SENT)
+			why = "that mail was not sent";
+	}
+	if (!why) {
+		bool named = false;
+		for (guint i = 0; i < r->dsn_failed->len && !named; i++)
+			named = g_ascii_strcasecmp(r->dsn_failed->pdata[i], it.rcpt) == 0;
+		if (!named)
+			why = "the report does not name that mail's recipient as failed";
+	}
+	if (why) {
+		char msg[CM_REASON_MAX + 1];
+		snprintf(msg, sizeof msg, "bounce address: %s; nothing marked", why);
+		set_reason(h, CM_OUTCOME_QUIET, msg);
+		return CM_OK;
+	}
+	cm_status st = core_mark_bounced(c, r->bounce_of, r->kind_why[0] ? r->kind_why : "delivery failed", now, err);
+	if (st)
+		return st;
+	h->request_id = it.request_id;
+	set_reason(h, CM_OUTCOME_QUIET, "bounce of one of our mails: marked");
+	return CM_OK;
+}
+
 cm_status reply_handle(cm_core *c, const char *raw, size_t len, const cm_envelope *env, int64_t now, cm_handled *h,
 		       cm_err *err)
 {
@@ -125,53 +192,73 @@ cm_status reply_handle(cm_core *c, const char *raw, size_t len, const cm_envelop
 	cm_request req;
 	cm_party party;
 	cm_status st;
-	bool over;
+	bool over, contact = false;
+	const char *code = NULL;
 	char why[CM_REASON_MAX + 1];
 
 	memset(h, 0, sizeof *h);
 	reply_understand(raw, len, &renv, &h->reply);
 	cm_reply *r = &h->reply;
 
-	if (r->kind != CM_KIND_REPLY || r->bounce_of) {
-		if (r->bounce_of && r->kind == CM_KIND_BOUNCE) {
-			st = core_mark_bounced(c, r->bounce_of, r->kind_why, now, err);
-			if (st && st != CM_ERR_NOTFOUND)
-				goto tempfail;
-		}
-		snprintf(why, sizeof why, "%s: %s", reply_kind_str(r->kind), r->kind_why[0] ? r->kind_why : "mail to the bounce address");
+	if (r->bounce_of) {
+		if ((st = handle_bounce(c, h, env, now, err)))
+			goto tempfail;
+		return CM_OK;
+	}
+	if (r->kind != CM_KIND_REPLY) {
+		snprintf(why, sizeof why, "%s: %s", reply_kind_str(r->kind), r->kind_why);
 		set_reason(h, CM_OUTCOME_QUIET, why);
 		return CM_OK;
 	}
-	if (r->from[0] && (st = too_many(c, "sender", r->from, now, &over, err)))
-		goto tempfail;
-	if (r->from[0] && over) {
-		set_reason(h, CM_OUTCOME_RATE_LIMITED, "too many failed answers from this address; try again in an hour");
-		return CM_OK;
+	/* Who is writing: the contact a live token was mailed to, from that
+	 * contact's own address (From, and the envelope where known)?  Only
+	 * then does the answer bypass the failure count: failures others
+	 * caused never block the contact's own reply (SPEC section 8). */
+	if (r->has_token) {
+		st = core_token_owner(c, &r->token, &req, &party, err);
+		if (st == CM_OK) {
+			h->request_id = req.id;
+			bool env_ok = !env->env_from || g_ascii_strcasecmp(env->env_from, party.email) == 0;
+			contact = r->from_count == 1 && g_ascii_strcasecmp(r->from, party.email) == 0 && env_ok;
+		} else if (st != CM_ERR_TOKEN_UNKNOWN) {
+			goto tempfail;
+		}
+	}
+	if (!contact) {
+		if ((st = over_limit(c, env, now, &over, err)))
+			goto tempfail;
+		if (over) {
+			set_reason(h, CM_OUTCOME_RATE_LIMITED,
+				   "too many failed answers from this address; try again in an hour");
+			return CM_OK;
+		}
+	}
+	if (env->truncated) {
+		set_reason(h, CM_OUTCOME_REFUSED,
+			   "message too large to be read whole: reply with a short message, without attachments");
+		code = "too_large";
+		goto refused;
 	}
 	if (!r->has_token) {
 		set_reason(h, CM_OUTCOME_REFUSED, r->reason);
+		code = "unknown_token";
 		goto refused;
 	}
-	st = core_token_owner(c, &r->token, &req, &party, err);
-	if (st == CM_ERR_TOKEN_UNKNOWN) {
+	if (!h->request_id) {
 		set_reason(h, CM_OUTCOME_REFUSED, "unknown token: answer from the latest validation e-mail");
+		code = "unknown_token";
 		goto refused;
 	}
-	if (st)
-		goto tempfail;
-	h->request_id = req.id;
-	char rid[24];
-	snprintf(rid, sizeof rid, "%lld", (long long)req.id);
-	if ((st = too_many(c, "request", rid, now, &over, err)))
-		goto tempfail;
-	if (over) {
-		set_reason(h, CM_OUTCOME_RATE_LIMITED, "too many failed answers for this request; try again in an hour");
-		return CM_OK;
+	if (r->from_count > 1) {
+		set_reason(h, CM_OUTCOME_REFUSED, "an answer must have exactly one address in From");
+		code = "wrong_sender";
+		contact = false;
+		goto refused;
 	}
-	bool env_ok = !env->env_from || !env->env_from[0] || g_ascii_strcasecmp(env->env_from, party.email) == 0;
-	if (g_ascii_strcasecmp(r->from, party.email) != 0 || !env_ok) {
+	if (!contact) {
 		set_reason(h, CM_OUTCOME_REFUSED,
 			   "this answer must come from the contact's own address, the one the validation e-mail went to");
+		code = "wrong_sender";
 		goto refused;
 	}
 	if (c->cfg->trusted_authserv_id[0]) {
@@ -182,11 +269,14 @@ cm_status reply_handle(cm_core *c, const char *raw, size_t len, const cm_envelop
 		if (!pass) {
 			set_reason(h, CM_OUTCOME_REFUSED,
 				   "the sender could not be authenticated (no DKIM or SPF pass); answer from your usual mail server");
+			code = "not_authenticated";
+			contact = false; /* not proven: no notice either */
 			goto refused;
 		}
 	}
-	if (r->intent != CM_INTENT_ACCEPT && r->intent != CM_INTENT_REFUSE) {
+	if (r->intent != CM_INTENT_ACCEPT && r->intent != CM_INTENT_REFUSE && r->intent != CM_INTENT_REPORT) {
 		set_reason(h, CM_OUTCOME_REFUSED, r->reason[0] ? r->reason : "reply with ACCEPT or REFUSE as the first line");
+		code = strstr(r->reason, "both") ? "both_intents" : "no_intent";
 		goto refused;
 	}
 	/* The same message delivered again is keyed by its Message-ID, or by a
@@ -194,22 +284,39 @@ cm_status reply_handle(cm_core *c, const char *raw, size_t len, const cm_envelop
 	char *key = r->message_id ? g_strdup(r->message_id)
 				  : g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)raw, len);
 	cm_decision_result res;
-	st = core_decide(c, req.id, &r->token, r->intent == CM_INTENT_ACCEPT ? CM_DECISION_ACCEPTED : CM_DECISION_REFUSED,
-			 CM_VIA_EMAIL, key, now, &res, err);
+	if (r->intent == CM_INTENT_REPORT)
+		st = core_report(c, req.id, &r->token, CM_VIA_EMAIL, key, now, &res, err);
+	else
+		st = core_decide(c, req.id, &r->token,
+				 r->intent == CM_INTENT_ACCEPT ? CM_DECISION_ACCEPTED : CM_DECISION_REFUSED, CM_VIA_EMAIL, key,
+				 now, &res, err);
 	g_free(key);
 	if (st == CM_OK) {
 		h->outcome = CM_OUTCOME_RECORDED;
 		h->decision = res.decision;
 		h->duplicate = res.duplicate;
-		snprintf(h->reason, sizeof h->reason, "request %lld: %s %s%s", (long long)res.request_id, res.nic,
-			 cm_decision_str(res.decision), res.duplicate ? " (already recorded)" : "");
+		snprintf(h->reason, sizeof h->reason, "request %lld: %s %s%s%s", (long long)res.request_id, res.nic,
+			 cm_decision_str(res.decision), r->intent == CM_INTENT_REPORT ? " and reported it" : "",
+			 res.duplicate ? " (already recorded)" : "");
 		return CM_OK;
 	}
 	if (temporary(st))
 		goto tempfail;
+	/* Only the contact gets here: the details are theirs to read. */
 	set_reason(h, CM_OUTCOME_REFUSED, err ? err->msg : cm_status_str(st));
-refused:
-	if ((st = record_failure(c, h, env->others, now, err)))
+	code = st == CM_ERR_TOKEN_USED ? "used_token" : st == CM_ERR_TOKEN_SUPERSEDED ? "superseded_token"
+		: st == CM_ERR_EXPIRED ? "expired_token" : "closed";
+refused:;
+	/* The reason is mailed (reply-all) only to the contact's registered
+	 * address, and only when the contact wrote it. */
+	const char *to = env->others && contact ? party.email : NULL;
+	char lang[3] = "";
+	if (to) {
+		cm_account a;
+		if (c->st->ops->account_get(c->st, party.nic, &a, NULL) == CM_OK)
+			g_strlcpy(lang, a.lang, sizeof lang);
+	}
+	if ((st = record_failure(c, h, env, to, lang[0] ? lang : NULL, code, now, err)))
 		goto tempfail;
 	return CM_OK;
 tempfail:

@@ -30,7 +30,9 @@ typedef struct {
 typedef struct {
 	const char *env_from;       /* MAIL FROM without brackets, "" for the null sender */
 	const char *const *rcpts;   /* RCPT TO addresses, NULL-terminated */
-	bool others;                /* other recipients too: mail the sender instead of a 550 */
+	bool others;                /* other recipients too: mail the contact instead of a 550 */
+	const char *client_addr;    /* the SMTP client's address as the MTA saw it; NULL unknown */
+	bool truncated;             /* cut at milter.max_message_size: never decided */
 } cm_envelope;
 
 /* Decide on one message.  Returns CM_OK with out->outcome set; failures of
@@ -40,8 +42,11 @@ cm_status reply_handle(cm_core *c, const char *raw, size_t len, const cm_envelop
 		       cm_err *err);
 void reply_handle_clear(cm_handled *h);
 
-/* Does one Authentication-Results value, from authserv_id, show dkim=pass
- * or spf=pass for domain?  Values from other servers never count. */
+/* Does one Authentication-Results value, from authserv_id, show a dkim=pass
+ * whose signing domain (header.d) is domain, or an spf=pass whose envelope
+ * domain (smtp.mailfrom) is domain?  Each method is judged on its own;
+ * values from other servers never count.  The caller passes only the
+ * instances above the first Received: (cm_reply.auth_results). */
 bool reply_auth_passes(const char *value, const char *authserv_id, const char *domain);
 
 #endif

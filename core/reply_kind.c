@@ -5,18 +5,44 @@
 
 #include <string.h>
 
+/* Out-of-office subjects, at the start (after any "Re:" or "[").  French
+ * in its masculine, feminine and plural forms and its holiday words; then
+ * English, German, Spanish, Italian, Dutch and the Nordic ones. */
 static const char *const ooo_subject_re =
-	"^\\s*(\\[?auto(matic|matische)?[ -]?(reply|response|antwort|respuesta|risposta|svar|antwoord)\\]?|"
-	"auto:|autoreply|out of (the )?office|ooo\\b|absence du bureau|absent du bureau|absence\\b|absent\\b|"
-	"r[ée]ponse automatique|message d'absence|abwesenheit|automatische antwort|respuesta autom[áa]tica|"
-	"fuera de la oficina|risposta automatica|fuori sede|automatisch antwoord|afwezig|autosvar|fr[åa]nvaro|"
-	"ausente|on vacation|vacation|cong[ée]s|je suis absent|i am out|i'm out|away from)";
+	"^\\s*(((re|aw|r|rif|sv|tr|antw|wg|fw|fwd)\\s*:\\s*)*\\[?\\s*)?"
+	"(\\[?auto(matic|matische)?[ -]?(reply|response|antwort|respuesta|risposta|svar|antwoord)\\]?|"
+	"auto:|autoreply|out of (the )?office|ooo\\b|absence du bureau|absente?s? du bureau|absence\\b|absente?s?\\b|"
+	"absent\\s*\\(e\\)|r[ée]ponse automatique|message d'absence|je suis absente?|je serai absente?|hors du bureau|"
+	"en cong[ée]s?\\b|cong[ée]s?\\b|en vacances|vacances\\b|(de )?retour le\\b|de retour\\b|"
+	"abwesen|automatische antwort|nicht im b[üu]ro|im urlaub|urlaub\\b|"
+	"respuesta autom[áa]tica|fuera de (la )?oficina|ausente\\b|de vacaciones|vacaciones\\b|"
+	"risposta automatica|fuori (sede|ufficio)|assente\\b|in ferie|ferie\\b|"
+	"automatisch antwoord|afwezig|buiten kantoor|niet op kantoor|(op |met )?vakantie\\b|"
+	"autosvar|fr[åa]nvaro|on vacation|vacation|on leave|on holiday|i am out|i'm out|away from)";
 
-/* "automatic reply" in other languages, anywhere in the subject. */
+/* "automatic reply" in other languages, and the unmistakable out-of-office
+ * forms, anywhere in the subject. */
 static const char *const auto_anywhere_re =
 	"(automati\\w*\\s+(reply|response|answer|antwort|atbilde|svar|odpowied\\w*|odpov\\w*|v[áa]lasz|vastaus|"
 	"risposta|respuesta|resposta|antwoord|r[ée]ponse)|arpus biroja|poza biurem|mimo kancel|fuera de la oficina|"
-	"out of (the )?office|absence du bureau|abwesenheitsnotiz)";
+	"out of (the )?office|absence du bureau|absente?s? du bureau|abwesenheitsnotiz|nicht im b[üu]ro|"
+	"fuori sede|fuori ufficio|buiten kantoor|niet op kantoor|"
+	"\\[\\s*(absente?s?|absent\\s*\\(e\\)|en cong[ée]s|cong[ée]s|vacances|ooo|abwesend|urlaub|ausente|"
+	"vacaciones|assente|ferie|afwezig|vakantie)\\s*\\])";
+
+/* The first lines of an out-of-office notice, in the new text's opening. */
+static const char *const ooo_text_re =
+	"(\\babsente?s?\\b|\\babsent\\s*\\(e\\)|\\ben cong[ée]s?\\b|\\ben vacances\\b|\\bhors du bureau\\b|"
+	"\\ben absence\\b|\\bde retour (le|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|[àa] partir|d[èe]s|"
+	"au bureau)\\b|\\bretour (pr[ée]vu )?le \\d|"
+	"\\bout of (the )?office\\b|\\b(i am|i'm|i will be|i'll be|we are)\\s+(currently\\s+|now\\s+)?(away|out|"
+	"on (annual |parental |sick |maternity |paternity )?(leave|vacation|holiday))\\b|"
+	"\\bon (annual )?leave (until|from|till)\\b|\\baway from (the office|my desk|my e-?mail|my inbox)|"
+	"\\bnicht im b[üu]ro\\b|\\babwesend\\b|\\babwesenheit|\\bim urlaub\\b|\\bau(ß|ss)er haus\\b|"
+	"\\bfuera de (la )?oficina\\b|\\bausente\\b|\\bde vacaciones\\b|"
+	"\\bfuori (sede|ufficio)\\b|\\bassente\\b|\\bin ferie\\b|"
+	"\\bafwezig\\b|\\bbuiten kantoor\\b|\\bniet op kantoor\\b|\\b(op|met) vakantie\\b|"
+	"\\b(ceci est|this is|dies ist|esta es|questa [èe]|dit is)\\b.{0,30}\\bautomati|\\bauto-?reply\\b)";
 
 static const char *const bounce_subject_re =
 	"(undeliver|undelivered mail|delivery status notification|delivery (has )?fail|returned mail|"
@@ -34,7 +60,7 @@ static const char *const complaint_subject_re =
 
 static GRegex *re(int which)
 {
-	static GRegex *r[5];
+	static GRegex *r[6];
 	static gsize once = 0;
 	if (g_once_init_enter(&once)) {
 		r[0] = g_regex_new(ooo_subject_re, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
@@ -42,7 +68,8 @@ static GRegex *re(int which)
 		r[2] = g_regex_new(daemon_from_re, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
 		r[3] = g_regex_new(complaint_subject_re, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
 		r[4] = g_regex_new(auto_anywhere_re, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
-		g_assert(r[0] && r[1] && r[2] && r[3] && r[4]);
+		r[5] = g_regex_new(ooo_text_re, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+		g_assert(r[0] && r[1] && r[2] && r[3] && r[4] && r[5]);
 		g_once_init_leave(&once, 1);
 	}
 	return r[which];
@@ -221,4 +248,23 @@ void reply_classify(GMimeMessage *m, const char *env_from, const char *from, con
 	if (null_sender)
 		KIND(CM_KIND_AUTO_REPLY, "null envelope sender");
 #undef KIND
+}
+
+void reply_classify_text(const char *new_text, cm_reply *r)
+{
+	if (r->kind != CM_KIND_REPLY)
+		return;
+	/* The opening's first line, and its second when the first gives no
+	 * answer: "J'accepte.\n Je serai absent lundi." stays a reply. */
+	char *opening = reply_opening(new_text);
+	char **lines = g_strsplit(opening, "\n", 3);
+	bool ooo = lines[0] && g_regex_match(re(5), lines[0], 0, NULL);
+	if (!ooo && lines[0] && lines[1] && reply_intent(lines[0], NULL, 0) == CM_INTENT_NONE)
+		ooo = g_regex_match(re(5), lines[1], 0, NULL);
+	g_strfreev(lines);
+	g_free(opening);
+	if (ooo) {
+		r->kind = CM_KIND_AUTO_REPLY;
+		g_strlcpy(r->kind_why, "an out-of-office text", sizeof r->kind_why);
+	}
 }

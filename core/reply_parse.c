@@ -15,7 +15,7 @@ const char *reply_kind_str(cm_reply_kind k)
 
 const char *reply_intent_str(cm_intent i)
 {
-	return i == CM_INTENT_ACCEPT ? "accept" : i == CM_INTENT_REFUSE ? "refuse" : NULL;
+	return i == CM_INTENT_ACCEPT ? "accept" : i == CM_INTENT_REFUSE || i == CM_INTENT_REPORT ? "refuse" : NULL;
 }
 
 bool reply_address_parse(const char *addr_in, const char *local, const char *domain, bool *has_token, cm_token *tok,
@@ -40,7 +40,7 @@ bool reply_address_parse(const char *addr_in, const char *local, const char *dom
 	if (strncmp(a, "bounces+", 8) == 0) {
 		char *end;
 		long long id = g_ascii_strtoll(a + 8, &end, 10);
-		if (*end == '\0' && id > 0) {
+		if ((*end == '\0' || *end == '-') && id > 0) {
 			*bounce_id = id;
 			ours = true;
 		}
@@ -57,6 +57,9 @@ bool reply_address_parse(const char *addr_in, const char *local, const char *dom
 		detail += 7;
 	} else if (strncmp(detail, "refuse-", 7) == 0) {
 		*intent = CM_INTENT_REFUSE;
+		detail += 7;
+	} else if (strncmp(detail, "report-", 7) == 0) {
+		*intent = CM_INTENT_REPORT;
 		detail += 7;
 	}
 	*has_token = token_decode(detail, strlen(detail), tok);
@@ -126,21 +129,116 @@ static char *part_text(GMimeObject *o)
 	return valid;
 }
 
-static void from_address(GMimeMessage *m, char *out, size_t len)
+/* The first mailbox of From into out; the number of mailboxes (groups
+ * counted by their members) is returned: a decision needs exactly one. */
+static int from_address(GMimeMessage *m, char *out, size_t len)
 {
 	InternetAddressList *l = g_mime_message_get_from(m);
+	int n = 0;
 	out[0] = '\0';
 	for (int i = 0; l && i < internet_address_list_length(l); i++) {
 		InternetAddress *a = internet_address_list_get_address(l, i);
-		if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
+		if (INTERNET_ADDRESS_IS_GROUP(a)) {
+			InternetAddressList *g = internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a));
+			n += g ? internet_address_list_length(g) : 0;
+			continue;
+		}
+		if (!INTERNET_ADDRESS_IS_MAILBOX(a))
+			continue;
+		if (n++ == 0) {
 			const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
 			if (addr && strlen(addr) < len) {
 				char *low = g_ascii_strdown(addr, -1);
 				g_strlcpy(out, low, len);
 				g_free(low);
 			}
-			return;
 		}
+	}
+	return n;
+}
+
+/* The signature part of bounces+ID-SIG@, when addr is one. */
+static void bounce_sig_of(const char *addr, char sig[CM_BOUNCE_SIG_CHARS + 1])
+{
+	const char *dash = strchr(addr, '-'), *at = strrchr(addr, '@');
+	sig[0] = '\0';
+	if (!dash || !at || at < dash || (size_t)(at - dash - 1) != CM_BOUNCE_SIG_CHARS)
+		return;
+	memcpy(sig, dash + 1, CM_BOUNCE_SIG_CHARS);
+	sig[CM_BOUNCE_SIG_CHARS] = '\0';
+}
+
+/* The address of an RFC 3464 recipient field ("rfc822; a@b"), lowercased. */
+static char *dsn_address(const char *v)
+{
+	const char *semi = strchr(v, ';');
+	char *a = g_ascii_strdown(semi ? semi + 1 : v, -1);
+	g_strstrip(a);
+	size_t n = strlen(a);
+	if (n >= 2 && a[0] == '<' && a[n - 1] == '>') {
+		memmove(a, a + 1, n - 2);
+		a[n - 2] = '\0';
+	}
+	return a;
+}
+
+/* Read a message/delivery-status part: per-recipient groups of fields
+ * separated by blank lines; keep the recipients whose action is failed. */
+static void dsn_read(GMimeObject *part, cm_reply *r)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(part));
+	if (!w)
+		return;
+	GMimeStream *mem = g_mime_stream_mem_new();
+	g_mime_data_wrapper_write_to_stream(w, mem);
+	GByteArray *b = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	char *text = b->len ? g_strndup((const char *)b->data, MIN(b->len, 256 * 1024)) : NULL;
+	g_object_unref(mem);
+	if (!text)
+		return; /* an empty report names nobody */
+	char **lines = g_strsplit(text, "\n", 4096);
+	char *rcpt = NULL;
+	bool failed = false;
+	for (int i = 0;; i++) {
+		char *l = lines[i] ? g_strstrip(lines[i]) : NULL;
+		if (!l || !*l) { /* end of one recipient's fields */
+			if (rcpt && failed && r->dsn_failed->len < 100)
+				g_ptr_array_add(r->dsn_failed, rcpt);
+			else
+				g_free(rcpt);
+			rcpt = NULL;
+			failed = false;
+			if (!l)
+				break;
+			continue;
+		}
+		if (g_ascii_strncasecmp(l, "Final-Recipient:", 16) == 0) {
+			g_free(rcpt);
+			rcpt = dsn_address(l + 16);
+		} else if (g_ascii_strncasecmp(l, "Action:", 7) == 0) {
+			failed = g_ascii_strncasecmp(g_strstrip(l + 7), "failed", 6) == 0;
+		}
+	}
+	g_strfreev(lines);
+	g_free(text);
+}
+
+static void dsn_find(GMimeObject *o, int depth, cm_reply *r)
+{
+	if (!o || depth > 8)
+		return;
+	if (GMIME_IS_MULTIPART(o)) {
+		GMimeContentType *ct = g_mime_object_get_content_type(o);
+		const char *rt = ct ? g_mime_content_type_get_parameter(ct, "report-type") : NULL;
+		if (g_mime_content_type_is_type(ct, "multipart", "report") && rt &&
+		    g_ascii_strcasecmp(rt, "delivery-status") == 0)
+			r->dsn = true;
+		int n = g_mime_multipart_get_count(GMIME_MULTIPART(o));
+		for (int i = 0; i < n && i < 16; i++)
+			dsn_find(g_mime_multipart_get_part(GMIME_MULTIPART(o), i), depth + 1, r);
+	} else if (GMIME_IS_PART(o) &&
+		   g_mime_content_type_is_type(g_mime_object_get_content_type(o), "message", "delivery-status")) {
+		dsn_read(o, r);
 	}
 }
 
@@ -177,8 +275,10 @@ static void scan_recipients(GMimeMessage *m, const cm_reply_env *env, cm_reply *
 		if (!reply_address_parse(addrs->pdata[i], env->validation_local, env->validation_domain, &has, &t, &in,
 					 &bid))
 			continue;
-		if (bid && !r->bounce_of)
+		if (bid && !r->bounce_of) {
 			r->bounce_of = bid;
+			bounce_sig_of(addrs->pdata[i], r->bounce_sig);
+		}
 		if (has && !r->has_token) {
 			r->has_token = true;
 			r->token = t;
@@ -196,6 +296,7 @@ void reply_understand(const char *raw, size_t len, const cm_reply_env *env, cm_r
 {
 	memset(r, 0, sizeof *r);
 	r->auth_results = g_ptr_array_new_with_free_func(g_free);
+	r->dsn_failed = g_ptr_array_new_with_free_func(g_free);
 	mail_init();
 	/* Blank lines before the headers (pasted or saved messages) and an mbox
 	 * "From " line are not part of the message. */
@@ -226,7 +327,7 @@ void reply_understand(const char *raw, size_t len, const cm_reply_env *env, cm_r
 		g_strlcpy(r->reason, "the message could not be read as MIME", sizeof r->reason);
 		return;
 	}
-	from_address(m, r->from, sizeof r->from);
+	r->from_count = from_address(m, r->from, sizeof r->from);
 	const char *subj = g_mime_message_get_subject(m);
 	r->subject = g_utf8_make_valid(subj ? subj : "", -1);
 	const char *mid = g_mime_message_get_message_id(m);
@@ -234,9 +335,15 @@ void reply_understand(const char *raw, size_t len, const cm_reply_env *env, cm_r
 	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
 	for (int i = 0; i < g_mime_header_list_get_count(hl) && r->auth_results->len < 32; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
-		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Authentication-Results") == 0)
+		const char *name = g_mime_header_get_name(h);
+		/* Anything below the first Received: was written before our
+		 * server took the message: the sender's own words. */
+		if (g_ascii_strcasecmp(name, "Received") == 0)
+			break;
+		if (g_ascii_strcasecmp(name, "Authentication-Results") == 0)
 			g_ptr_array_add(r->auth_results, g_strdup(g_mime_header_get_value(h)));
 	}
+	dsn_find(g_mime_message_get_mime_part(m), 0, r);
 
 	/* Without an envelope (contactctl parse), a stored message's Return-Path
 	 * says what the envelope sender was. */
@@ -271,6 +378,7 @@ void reply_understand(const char *raw, size_t len, const cm_reply_env *env, cm_r
 		r->new_text = g_strdup("");
 	}
 	g_object_unref(m);
+	reply_classify_text(r->new_text, r);
 
 	if (r->kind != CM_KIND_REPLY) {
 		snprintf(r->reason, sizeof r->reason, "not an answer: %s (%s)", reply_kind_str(r->kind), r->kind_why);
@@ -304,5 +412,7 @@ void reply_clear(cm_reply *r)
 	g_free(r->new_text);
 	if (r->auth_results)
 		g_ptr_array_free(r->auth_results, TRUE);
+	if (r->dsn_failed)
+		g_ptr_array_free(r->dsn_failed, TRUE);
 	memset(r, 0, sizeof *r);
 }

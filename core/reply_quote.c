@@ -22,6 +22,10 @@ static const char *const attribution_re =
 static const char *const opener_re =
 	"^[\\s*_-]*((on|le|el|am|il|op|em|den|dne|w dniu|pada|il giorno|på|la|în|dňa|at)\\s|\\d|\"|<)";
 
+/* The same, its words only (not a digit, quote or bracket). */
+static const char *const opener_word_re =
+	"^[\\s*_-]*(on|le|el|am|il|op|em|den|dne|w dniu|pada|il giorno|på|la|în|dňa|at)\\s";
+
 /* Gmail's older form ("2016-03-03 17:21 GMT+01:00 Some One <a@b.c>:"),
  * and any line with a date and ending with an address and a colon (Gmail
  * in Russian: "ср, 30 апр. 2025 г. в 15:19, John Doe <doe@example.com>:"). */
@@ -63,7 +67,7 @@ static const char *const signature_re =
 	"отправлено с)\\b.*)$";
 
 typedef struct {
-	GRegex *attribution, *date_attribution, *opener, *address, *separator, *hdr_from, *hdr_next, *signature,
+	GRegex *attribution, *date_attribution, *opener, *opener_word, *address, *separator, *hdr_from, *hdr_next, *signature,
 		*closing;
 } quote_res;
 
@@ -76,13 +80,14 @@ static const quote_res *res_get(void)
 		res.attribution = g_regex_new(attribution_re, f, 0, NULL);
 		res.date_attribution = g_regex_new(date_attribution_re, f, 0, NULL);
 		res.opener = g_regex_new(opener_re, f, 0, NULL);
+		res.opener_word = g_regex_new(opener_word_re, f, 0, NULL);
 		res.closing = g_regex_new(closing_re, f, 0, NULL);
 		res.address = g_regex_new(address_re, f, 0, NULL);
 		res.separator = g_regex_new(separator_re, f, 0, NULL);
 		res.hdr_from = g_regex_new(hdr_from_re, f, 0, NULL);
 		res.hdr_next = g_regex_new(hdr_next_re, f, 0, NULL);
 		res.signature = g_regex_new(signature_re, f, 0, NULL);
-		g_assert(res.attribution && res.date_attribution && res.opener && res.closing && res.address && res.separator && res.hdr_from && res.hdr_next &&
+		g_assert(res.attribution && res.date_attribution && res.opener && res.opener_word && res.closing && res.address && res.separator && res.hdr_from && res.hdr_next &&
 			 res.signature);
 		g_once_init_leave(&once, 1);
 	}
@@ -119,6 +124,15 @@ static bool has_alnum(const char *l)
 	return false;
 }
 
+/* Whether s ends with a full stop, '!' or '?' (spaces after passed over). */
+static bool sentence_ended(const char *s)
+{
+	size_t n = strlen(s);
+	while (n > 0 && g_ascii_isspace(s[n - 1]))
+		n--;
+	return n > 0 && (s[n - 1] == '.' || s[n - 1] == '!' || s[n - 1] == '?');
+}
+
 /* Length in lines (1..6) of an attribution starting at line i, or 0.  The
  * lines are joined with spaces, blank ones and a '>' starting a
  * continuation ("<\nmailto:...\n> wrote:") passed over. */
@@ -135,6 +149,11 @@ static int attribution_at(const quote_res *r, char **lines, int i, int n)
 		const char *l = lines[i + k];
 		if (k > 0 && blank(l))
 			continue;
+		/* A sentence ended, then a line opening an attribution: that line
+		 * starts its own ("La réponse est oui.\n\nLe jeu. ... a écrit :"),
+		 * the sentence is new text. */
+		if (k > 0 && match(r->opener_word, l) && sentence_ended(s->str))
+			break;
 		if (k > 0 && quoted(l))
 			while (*l == ' ' || *l == '>')
 				l++;

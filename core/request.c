@@ -1,30 +1,41 @@
 /* request.c - creating, deciding, resending, cancelling and expiring
  * contact-change requests (SPEC section 2). */
+#include "events.h"
 #include "internal.h"
 #include "outbox.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char *lang_of(cm_core *c, const char *nic)
+/* The language of an account's mails; a store failure fails the step. */
+static cm_status lang_of(cm_core *c, const char *nic, const char **lang, cm_err *err)
 {
 	static const char *const langs[] = {"fr", "en"};
 	cm_account a;
-	if (c->st->ops->account_get(c->st, nic, &a, NULL) == CM_OK)
-		return strcmp(a.lang, "en") == 0 ? langs[1] : langs[0];
-	return c->cfg->default_lang;
+	cm_status st = c->st->ops->account_get(c->st, nic, &a, err);
+	*lang = c->cfg->default_lang;
+	if (st == CM_OK)
+		*lang = strcmp(a.lang, "en") == 0 ? langs[1] : langs[0];
+	return st == CM_ERR_NOTFOUND ? CM_OK : st;
 }
 
-/* Queue a mail of kind to one party of req (services: for done mails). */
+/* Queue a mail of kind to one party of req (services: for done mails).
+ * with_token: the mail carries the party's current token (validation). */
 static cm_status notify(cm_core *c, cm_mail_kind kind, const cm_request *req, const cm_party *to,
-			const cm_party *other, const char *token, const char *reason, const GArray *services,
+			const cm_party *other, bool with_token, const char *reason, const GArray *services,
 			int64_t now, cm_err *err)
 {
+	const char *lang;
+	cm_status st = lang_of(c, to->nic, &lang, err);
+	if (st)
+		return st;
 	cm_mail_ctx ctx = {
-		.kind = kind, .lang = lang_of(c, to->nic), .rcpt = to->email, .req = req, .party = to,
-		.other = other, .token = token, .services = services, .reason = reason,
+		.kind = kind, .lang = lang, .rcpt = to->email, .req = req, .party = to,
+		.other = other, .token = with_token ? CM_TOKEN_PLACEHOLDER : NULL, .services = services,
+		.reason = reason,
 	};
-	return outbox_enqueue(c->st, c->cfg, &ctx, to->nic, now, NULL, err);
+	return outbox_enqueue(c->st, c->cfg, &ctx, to->nic, with_token ? (int)to->side : -1, to->token_serial, now,
+			      NULL, err);
 }
 
 /* Tell both contacts; a done mail lists the group's services, read once. */
@@ -38,29 +49,34 @@ static cm_status notify_both(cm_core *c, cm_mail_kind kind, const cm_request *re
 		st = c->st->ops->service_list(c->st, req->group, services, err);
 	}
 	if (st == CM_OK)
-		st = notify(c, kind, req, &p[CM_SIDE_FROM], &p[CM_SIDE_TO], NULL, reason, services, now, err);
+		st = notify(c, kind, req, &p[CM_SIDE_FROM], &p[CM_SIDE_TO], false, reason, services, now, err);
 	if (st == CM_OK)
-		st = notify(c, kind, req, &p[CM_SIDE_TO], &p[CM_SIDE_FROM], NULL, reason, services, now, err);
+		st = notify(c, kind, req, &p[CM_SIDE_TO], &p[CM_SIDE_FROM], false, reason, services, now, err);
 	if (services)
 		g_array_free(services, TRUE);
 	return st;
 }
 
-/* A fresh token for one party: stored as a hash, mailed in clear. */
-static cm_status send_validation(cm_core *c, const cm_request *req, const cm_party p[2], cm_side side, int64_t now,
+/* A fresh token for one party (the next serial), derived from the secret:
+ * the store keeps its hash, the queued mail a placeholder (rule 6). */
+static cm_status send_validation(cm_core *c, const cm_request *req, cm_party p[2], cm_side side, int64_t now,
 				 cm_err *err)
 {
 	cm_token tok;
 	unsigned char hash[CM_TOKEN_HASH_BYTES];
-	char text[CM_TOKEN_CHARS + 1];
-	cm_status st = token_generate(&tok, err);
-	if (st)
-		return st;
+	cm_status st;
+	if (!c->cfg->secret_len)
+		return cm_err_set(err, CM_ERR_USAGE, "no secret to derive tokens: %s is missing (run contactctl init)",
+				  c->cfg->secret_file);
+	int serial = p[side].token_serial + 1;
+	token_derive(c->cfg->secret, c->cfg->secret_len, req->id, side, serial, &tok);
 	token_hash(&tok, hash);
-	token_encode(&tok, text);
-	if ((st = c->st->ops->token_insert(c->st, hash, req->id, side, now, err)))
+	if ((st = c->st->ops->token_insert(c->st, hash, req->id, side, serial, now, err)) ||
+	    (st = c->st->ops->party_mailed(c->st, req->id, side, p[side].email, now, err)))
 		return st;
-	return notify(c, CM_MAIL_VALIDATION, req, &p[side], &p[1 - side], text, NULL, NULL, now, err);
+	p[side].token_serial = serial;
+	p[side].last_sent_at = now;
+	return notify(c, CM_MAIL_VALIDATION, req, &p[side], &p[1 - side], true, NULL, NULL, now, err);
 }
 
 /* ---- create ---- */
@@ -137,10 +153,12 @@ static cm_status create_tx(cm_core *c, const char *group, const char *by, role_m
 		if (!moves[i].nic)
 			continue;
 		cm_request req = {0};
-		cm_strlcpy(req.group, group, sizeof req.group);
-		cm_strlcpy(req.from_nic, holder(&g, moves[i].role), sizeof req.from_nic);
-		cm_strlcpy(req.to_nic, moves[i].nic, sizeof req.to_nic);
-		cm_strlcpy(req.asked_by, by, sizeof req.asked_by);
+		/* Every NIC here was normalised and bounded, or read from the store. */
+		if (!cm_strlcpy(req.group, group, sizeof req.group) ||
+		    !cm_strlcpy(req.from_nic, holder(&g, moves[i].role), sizeof req.from_nic) ||
+		    !cm_strlcpy(req.to_nic, moves[i].nic, sizeof req.to_nic) ||
+		    !cm_strlcpy(req.asked_by, by, sizeof req.asked_by))
+			return cm_err_set(err, CM_ERR_INTERNAL, "a NIC longer than %d characters", CM_NIC_MAX);
 		for (int j = i; j < 3; j++) {
 			if (moves[j].nic && strcmp(moves[j].nic, req.to_nic) == 0 &&
 			    strcmp(holder(&g, moves[j].role), req.from_nic) == 0) {
@@ -164,10 +182,10 @@ static cm_status create_tx(cm_core *c, const char *group, const char *by, role_m
 			{.request_id = req.id, .side = CM_SIDE_FROM},
 			{.request_id = req.id, .side = CM_SIDE_TO},
 		};
-		cm_strlcpy(p[0].nic, from_acc.nic, sizeof p[0].nic);
-		cm_strlcpy(p[0].email, from_acc.email, sizeof p[0].email);
-		cm_strlcpy(p[1].nic, to_acc.nic, sizeof p[1].nic);
-		cm_strlcpy(p[1].email, to_acc.email, sizeof p[1].email);
+		memcpy(p[0].nic, from_acc.nic, sizeof p[0].nic);
+		memcpy(p[0].email, from_acc.email, sizeof p[0].email);
+		memcpy(p[1].nic, to_acc.nic, sizeof p[1].nic);
+		memcpy(p[1].email, to_acc.email, sizeof p[1].email);
 		if ((st = c->st->ops->party_insert(c->st, &p[0], err)) ||
 		    (st = c->st->ops->party_insert(c->st, &p[1], err)) ||
 		    (st = send_validation(c, &req, p, CM_SIDE_FROM, now, err)) ||
@@ -175,7 +193,8 @@ static cm_status create_tx(cm_core *c, const char *group, const char *by, role_m
 			return st;
 		if ((st = core_audit(c, now, req.id, by, "created", err, "roles %s from %s to %s in group %s",
 				     cm_roles_format(req.roles, roles_buf, sizeof roles_buf), req.from_nic, req.to_nic,
-				     group)))
+				     group)) ||
+		    (st = events_queue(c, "request.created", &req, now, err)))
 			return st;
 		g_array_append_val(ids, req.id);
 	}
@@ -231,38 +250,61 @@ static cm_status complete(cm_core *c, cm_request *req, cm_party p[2], int64_t no
 	    (st = c->st->ops->account_get(c->st, req->from_nic, &from, err)) ||
 	    (st = c->st->ops->account_get(c->st, req->to_nic, &to, err)))
 		return st;
+	/* The reason is stored as a code (see request.h); the mails word it
+	 * per language, and the audit keeps the operator's detail. */
 	static const cm_role order[] = {CM_ROLE_ADMIN, CM_ROLE_TECH, CM_ROLE_BILLING};
 	for (int i = 0; i < 3 && !why.msg[0]; i++)
-		if ((req->roles & order[i]) && strcmp(holder(&g, order[i]), req->from_nic) != 0)
+		if ((req->roles & order[i]) && strcmp(holder(&g, order[i]), req->from_nic) != 0) {
 			cm_err_set(&why, CM_ERR_RULE, "%s is no longer the %s contact of group %s", req->from_nic,
 				   cm_role_str(order[i]), req->group);
-	if (!why.msg[0] && (req->roles & CM_ROLE_BILLING))
-		billing_check(&from, &to, &why);
+			snprintf(req->reason, sizeof req->reason, "not_holder:%s", cm_role_str(order[i]));
+		}
+	if (!why.msg[0] && (req->roles & CM_ROLE_BILLING) && billing_check(&from, &to, &why) != CM_OK)
+		snprintf(req->reason, sizeof req->reason, "billing_no_longer_met");
 	req->done_at = now;
 	if (why.msg[0]) {
 		req->state = CM_STATE_FAILED;
-		cm_strlcpy(req->reason, why.msg, sizeof req->reason);
 		if ((st = c->st->ops->request_update(c->st, req, err)) ||
-		    (st = notify_both(c, CM_MAIL_FAILED, req, p, req->reason, now, err)))
+		    (st = c->st->ops->outbox_withdraw(c->st, req->id, -1, NULL, err)) ||
+		    (st = notify_both(c, CM_MAIL_FAILED, req, p, req->reason, now, err)) ||
+		    (st = events_queue(c, "request.failed", req, now, err)))
 			return st;
-		return core_audit(c, now, req->id, "system", "failed", err, "%s", req->reason);
+		return core_audit(c, now, req->id, "system", "failed", err, "%s", why.msg);
 	}
+	/* The NICs were read from the store, within its bounds. */
 	if (req->roles & CM_ROLE_ADMIN)
-		cm_strlcpy(g.admin, req->to_nic, sizeof g.admin);
+		memcpy(g.admin, req->to_nic, sizeof g.admin);
 	if (req->roles & CM_ROLE_TECH)
-		cm_strlcpy(g.tech, req->to_nic, sizeof g.tech);
+		memcpy(g.tech, req->to_nic, sizeof g.tech);
 	if (req->roles & CM_ROLE_BILLING)
-		cm_strlcpy(g.billing, req->to_nic, sizeof g.billing);
+		memcpy(g.billing, req->to_nic, sizeof g.billing);
 	req->state = CM_STATE_DONE;
 	char roles_buf[32];
 	if ((st = c->st->ops->group_update(c->st, &g, err)) || (st = c->st->ops->request_update(c->st, req, err)) ||
-	    (st = notify_both(c, CM_MAIL_DONE, req, p, NULL, now, err)))
+	    (st = c->st->ops->outbox_withdraw(c->st, req->id, -1, NULL, err)) ||
+	    (st = notify_both(c, CM_MAIL_DONE, req, p, NULL, now, err)) ||
+	    (st = events_queue(c, "request.done", req, now, err)))
 		return st;
 	return core_audit(c, now, req->id, "system", "done", err, "group %s: %s now %s", g.name,
 			  cm_roles_format(req->roles, roles_buf, sizeof roles_buf), req->to_nic);
 }
 
-static cm_status decide_tx(cm_core *c, int64_t id, const cm_token *tok, cm_decision d, cm_via via,
+/* "This wasn't me" (rule 11): the operator hears of it at
+ * policy.security_address, when set. */
+static cm_status report_tx(cm_core *c, const cm_request *req, const cm_party *me, const cm_party *other, cm_via via,
+			   int64_t now, cm_err *err)
+{
+	cm_status st = core_audit(c, now, req->id, me->nic, "reported", err,
+				  "%s contact %s said the request was not theirs to expect (by %s)", cm_side_str(me->side),
+				  me->nic, cm_via_str(via));
+	if (st || (st = events_queue(c, "request.reported", req, now, err)) || !c->cfg->security_address[0])
+		return st;
+	cm_mail_ctx ctx = {.kind = CM_MAIL_REPORT, .lang = c->cfg->default_lang, .rcpt = c->cfg->security_address,
+			   .req = req, .party = me, .other = other, .reason = req->reason};
+	return outbox_enqueue(c->st, c->cfg, &ctx, NULL, -1, 0, now, NULL, err);
+}
+
+static cm_status decide_tx(cm_core *c, int64_t id, const cm_token *tok, cm_decision d, bool report, cm_via via,
 			   const char *message_id, int64_t now, cm_decision_result *res, cm_err *err)
 {
 	unsigned char hash[CM_TOKEN_HASH_BYTES];
@@ -331,14 +373,20 @@ static cm_status decide_tx(cm_core *c, int64_t id, const cm_token *tok, cm_decis
 	if (d == CM_DECISION_REFUSED) {
 		req.state = CM_STATE_REFUSED;
 		req.done_at = now;
-		snprintf(req.reason, sizeof req.reason, "refused by %s", me->nic);
+		snprintf(req.reason, sizeof req.reason, "refused_by:%s", me->nic);
+		req.reported = report;
 		if ((st = c->st->ops->request_update(c->st, &req, err)) ||
-		    (st = notify_both(c, CM_MAIL_REFUSED, &req, p, req.reason, now, err)))
+		    (st = c->st->ops->outbox_withdraw(c->st, req.id, -1, NULL, err)) ||
+		    (st = notify_both(c, CM_MAIL_REFUSED, &req, p, req.reason, now, err)) ||
+		    (st = events_queue(c, "request.refused", &req, now, err)) ||
+		    (report && (st = report_tx(c, &req, me, other, via, now, err))))
 			return st;
 	} else if (other->decision == CM_DECISION_ACCEPTED) {
 		if ((st = complete(c, &req, p, now, err)))
 			return st;
-	} else if ((st = notify(c, CM_MAIL_WAITING, &req, me, other, NULL, NULL, NULL, now, err))) {
+	} else if ((st = c->st->ops->outbox_withdraw(c->st, req.id, ref.side, NULL, err)) ||
+		   (st = notify(c, CM_MAIL_WAITING, &req, me, other, false, NULL, NULL, now, err)) ||
+		   (st = events_queue(c, "request.decided", &req, now, err))) {
 		return st;
 	}
 	if (message_id && *message_id && (st = c->st->ops->reply_record(c->st, message_id, hash, req.id, d, now, err)))
@@ -357,24 +405,55 @@ cm_status core_decide(cm_core *c, int64_t id, const cm_token *tok, cm_decision d
 	memset(res, 0, sizeof *res);
 	if (d != CM_DECISION_ACCEPTED && d != CM_DECISION_REFUSED)
 		return cm_err_set(err, CM_ERR_USAGE, "no decision given");
-	CORE_TX(c, true, decide_tx(c, id, tok, d, via, message_id, now, res, err));
+	CORE_TX(c, true, decide_tx(c, id, tok, d, false, via, message_id, now, res, err));
+}
+
+cm_status core_report(cm_core *c, int64_t id, const cm_token *tok, cm_via via, const char *message_id, int64_t now,
+		      cm_decision_result *res, cm_err *err)
+{
+	memset(res, 0, sizeof *res);
+	CORE_TX(c, true, decide_tx(c, id, tok, CM_DECISION_REFUSED, true, via, message_id, now, res, err));
 }
 
 /* ---- resend, cancel, expire ---- */
 
-static cm_status resend_tx(cm_core *c, int64_t id, const char *nic, int64_t now, int *sent, cm_err *err)
+static cm_status resend_tx(cm_core *c, int64_t id, const char *by, const char *nic, int64_t now, int *sent,
+			   cm_err *err)
 {
 	cm_request req;
+	cm_group g;
 	cm_party p[2];
 	cm_status st;
-	if ((st = c->st->ops->request_get(c->st, id, &req, err)) || (st = c->st->ops->party_pair(c->st, id, p, err)))
+	char when[32];
+	if ((st = c->st->ops->request_get(c->st, id, &req, err)) || (st = c->st->ops->party_pair(c->st, id, p, err)) ||
+	    (st = c->st->ops->group_get(c->st, req.group, &g, err)))
 		return st;
 	if (req.state != CM_STATE_PENDING)
 		return cm_err_set(err, CM_ERR_CLOSED, "request %lld is already %s; nothing to resend", (long long)id,
 				  cm_state_str(req.state));
 	if (nic && strcmp(nic, p[0].nic) != 0 && strcmp(nic, p[1].nic) != 0)
 		return cm_err_set(err, CM_ERR_NOTFOUND, "%s is not a contact of request %lld", nic, (long long)id);
+	/* The admin may resend to anyone; a contact only to themself. */
+	if (by && strcmp(by, g.admin) != 0) {
+		bool contact = strcmp(by, p[0].nic) == 0 || strcmp(by, p[1].nic) == 0;
+		if (!contact || (nic && strcmp(nic, by) != 0))
+			return cm_err_set(err, CM_ERR_RULE,
+					  "only the admin of group %s (%s) or the contact concerned may resend request %lld",
+					  g.name, g.admin, (long long)id);
+		nic = by;
+	}
 	*sent = 0;
+	/* Check every party first: a refusal leaves nothing half done. */
+	for (int s = 0; s < 2; s++) {
+		if ((nic && strcmp(nic, p[s].nic) != 0) || p[s].decision != CM_DECISION_NONE)
+			continue;
+		if (p[s].last_sent_at && now < p[s].last_sent_at + c->cfg->resend_interval)
+			return cm_err_set(err, CM_ERR_RULE,
+					  "a validation e-mail went to %s less than %lld minutes ago; a new one can be sent"
+					  " from %s (policy.resend_interval)",
+					  p[s].nic, (long long)(c->cfg->resend_interval + 59) / 60,
+					  cm_time_format(p[s].last_sent_at + c->cfg->resend_interval, when, sizeof when));
+	}
 	for (int s = 0; s < 2; s++) {
 		if (nic && strcmp(nic, p[s].nic) != 0)
 			continue;
@@ -384,9 +463,22 @@ static cm_status resend_tx(cm_core *c, int64_t id, const char *nic, int64_t now,
 						  (long long)id);
 			continue;
 		}
+		/* To the account's current address: the guide's recovery is to
+		 * correct the address, then resend. */
+		cm_account a;
+		if ((st = c->st->ops->account_get(c->st, p[s].nic, &a, err)))
+			return st;
+		if (g_ascii_strcasecmp(a.email, p[s].email) != 0) {
+			if ((st = core_audit(c, now, id, by ? by : "operator", "address", err,
+					     "validation mail to %s now goes to %s (was %s)", p[s].nic, a.email, p[s].email)))
+				return st;
+			memcpy(p[s].email, a.email, sizeof p[s].email);
+		}
 		if ((st = c->st->ops->token_supersede(c->st, id, (cm_side)s, now, err)) ||
+		    (st = c->st->ops->outbox_withdraw(c->st, id, s, NULL, err)) ||
 		    (st = send_validation(c, &req, p, (cm_side)s, now, err)) ||
-		    (st = core_audit(c, now, id, "operator", "resent", err, "new token mailed to %s", p[s].nic)))
+		    (st = core_audit(c, now, id, by ? by : "operator", "resent", err, "new token mailed to %s at %s",
+				     p[s].nic, p[s].email)))
 			return st;
 		(*sent)++;
 	}
@@ -395,12 +487,15 @@ static cm_status resend_tx(cm_core *c, int64_t id, const char *nic, int64_t now,
 	return CM_OK;
 }
 
-cm_status core_request_resend(cm_core *c, int64_t id, const char *nic_in, int64_t now, int *sent, cm_err *err)
+cm_status core_request_resend(cm_core *c, int64_t id, const char *by_in, const char *nic_in, int64_t now, int *sent,
+			      cm_err *err)
 {
-	char nic[CM_NIC_MAX + 1];
+	char nic[CM_NIC_MAX + 1], by[CM_NIC_MAX + 1];
 	if (nic_in && (!cm_strlcpy(nic, nic_in, sizeof nic) || !cm_nic_normalise(nic)))
 		return cm_err_set(err, CM_ERR_USAGE, "malformed NIC '%s'", nic_in);
-	CORE_TX(c, true, resend_tx(c, id, nic_in ? nic : NULL, now, sent, err));
+	if (by_in && (!cm_strlcpy(by, by_in, sizeof by) || !cm_nic_normalise(by)))
+		return cm_err_set(err, CM_ERR_USAGE, "malformed NIC '%s' (--by)", by_in);
+	CORE_TX(c, true, resend_tx(c, id, by_in ? by : NULL, nic_in ? nic : NULL, now, sent, err));
 }
 
 /* End a pending request without a change, telling both contacts. */
@@ -413,9 +508,12 @@ static cm_status close_request(cm_core *c, cm_request *req, cm_state state, cm_m
 		return st;
 	req->state = state;
 	req->done_at = now;
-	cm_strlcpy(req->reason, reason, sizeof req->reason);
+	if (!cm_strlcpy(req->reason, reason, sizeof req->reason))
+		return cm_err_set(err, CM_ERR_INTERNAL, "reason too long");
 	if ((st = c->st->ops->request_update(c->st, req, err)) ||
-	    (st = notify_both(c, kind, req, p, reason, now, err)))
+	    (st = c->st->ops->outbox_withdraw(c->st, req->id, -1, NULL, err)) ||
+	    (st = notify_both(c, kind, req, p, reason, now, err)) ||
+	    (st = events_queue(c, state == CM_STATE_EXPIRED ? "request.expired" : "request.cancelled", req, now, err)))
 		return st;
 	return core_audit(c, now, req->id, actor, cm_state_str(state), err, "%s", reason);
 }
@@ -436,7 +534,7 @@ static cm_status cancel_tx(cm_core *c, int64_t id, const char *by, int64_t now, 
 	if (req.state != CM_STATE_PENDING)
 		return cm_err_set(err, CM_ERR_CLOSED, "request %lld is already %s", (long long)id,
 				  cm_state_str(req.state));
-	snprintf(reason, sizeof reason, "cancelled by %s", by);
+	snprintf(reason, sizeof reason, "cancelled_by:%s", by);
 	return close_request(c, &req, CM_STATE_CANCELLED, CM_MAIL_CANCELLED, by, reason, now, err);
 }
 
@@ -451,15 +549,12 @@ cm_status core_request_cancel(cm_core *c, int64_t id, const char *by_in, int64_t
 static cm_status expire_one_tx(cm_core *c, int64_t id, int64_t now, bool *done, cm_err *err)
 {
 	cm_request req;
-	char when[32], reason[CM_REASON_MAX];
 	cm_status st = c->st->ops->request_get(c->st, id, &req, err);
 	*done = false;
 	if (st || req.state != CM_STATE_PENDING || req.expires_at > now)
 		return st; /* answered or cancelled meanwhile */
 	*done = true;
-	snprintf(reason, sizeof reason, "no answer from both contacts by %s",
-		 cm_time_format(req.expires_at, when, sizeof when));
-	return close_request(c, &req, CM_STATE_EXPIRED, CM_MAIL_EXPIRED, "system", reason, now, err);
+	return close_request(c, &req, CM_STATE_EXPIRED, CM_MAIL_EXPIRED, "system", "expired", now, err);
 }
 
 static cm_status expire_one(cm_core *c, int64_t id, int64_t now, bool *done, cm_err *err)
@@ -479,6 +574,58 @@ cm_status core_expire_due(cm_core *c, int64_t now, int *expired, cm_err *err)
 	}
 	g_array_free(ids, TRUE);
 	return st;
+}
+
+/* ---- reminders (rule 9) ---- */
+
+static cm_status remind_one_tx(cm_core *c, int64_t id, cm_side side, int64_t now, bool *done, cm_err *err)
+{
+	cm_request req;
+	cm_party p[2];
+	cm_status st;
+	*done = false;
+	if ((st = c->st->ops->request_get(c->st, id, &req, err)) || (st = c->st->ops->party_pair(c->st, id, p, err)))
+		return st;
+	if (req.state != CM_STATE_PENDING || now >= req.expires_at || p[side].decision != CM_DECISION_NONE ||
+	    p[side].reminded_at)
+		return CM_OK; /* answered, closed or reminded meanwhile */
+	st = c->st->ops->party_reminded(c->st, id, side, now, err);
+	if (st == CM_ERR_NOTFOUND)
+		return CM_OK;
+	/* The same token as the party's latest validation mail: both work. */
+	if (st || (st = notify(c, CM_MAIL_REMINDER, &req, &p[side], &p[1 - side], true, NULL, NULL, now, err)))
+		return st;
+	*done = true;
+	return core_audit(c, now, id, "system", "reminded", err, "reminder mailed to %s at %s", p[side].nic,
+			  p[side].email);
+}
+
+static cm_status remind_one(cm_core *c, int64_t id, cm_side side, int64_t now, bool *done, cm_err *err)
+{
+	CORE_TX(c, true, remind_one_tx(c, id, side, now, done, err));
+}
+
+cm_status core_remind_due(cm_core *c, int64_t now, int *reminded, cm_err *err)
+{
+	*reminded = 0;
+	if (c->cfg->remind_after_s <= 0)
+		return CM_OK;
+	GArray *pairs = g_array_new(FALSE, FALSE, sizeof(int64_t));
+	cm_status st = c->st->ops->reminder_due(c->st, now, now - c->cfg->remind_after_s, pairs, err);
+	for (guint i = 0; st == CM_OK && i + 1 < pairs->len; i += 2) {
+		bool done;
+		st = remind_one(c, g_array_index(pairs, int64_t, i), (cm_side)g_array_index(pairs, int64_t, i + 1), now,
+				&done, err);
+		*reminded += st == CM_OK && done;
+	}
+	g_array_free(pairs, TRUE);
+	return st;
+}
+
+cm_status core_sweep(cm_core *c, int64_t now, int *expired, int *reminded, cm_err *err)
+{
+	cm_status st = core_expire_due(c, now, expired, err);
+	return st ? st : core_remind_due(c, now, reminded, err);
 }
 
 /* ---- what the milter needs besides decisions ---- */
@@ -509,14 +656,52 @@ static cm_status bounced_tx(cm_core *c, int64_t outbox_id, const char *detail, i
 		return st;
 	if ((st = c->st->ops->outbox_finish(c->st, outbox_id, CM_OUT_BOUNCED, 0, detail, now, err)))
 		return st;
-	if (it.nic[0] && c->st->ops->account_get(c->st, it.nic, &a, NULL) == CM_OK &&
-	    g_ascii_strcasecmp(a.email, it.rcpt) == 0 && !a.bouncing) {
-		a.bouncing = true;
-		if ((st = c->st->ops->account_update(c->st, &a, err)))
+	bool newly = false;
+	if (it.nic[0]) {
+		/* A store failure here must fail the whole step, never pass for
+		 * "no such account". */
+		st = c->st->ops->account_get(c->st, it.nic, &a, err);
+		if (st && st != CM_ERR_NOTFOUND)
 			return st;
+		if (st == CM_OK && g_ascii_strcasecmp(a.email, it.rcpt) == 0 && !a.bouncing) {
+			a.bouncing = true;
+			newly = true;
+			if ((st = c->st->ops->account_update(c->st, &a, err)))
+				return st;
+		}
 	}
-	return core_audit(c, now, it.request_id, "system", "bounced", err, "%s mail to %s bounced: %s",
-			  cm_mail_kind_str(it.kind), it.rcpt, detail);
+	if ((st = core_audit(c, now, it.request_id, "system", "bounced", err, "%s mail to %s bounced: %s",
+			     cm_mail_kind_str(it.kind), it.rcpt, detail)))
+		return st;
+	if (!it.request_id || (it.kind != CM_MAIL_VALIDATION && it.kind != CM_MAIL_REMINDER))
+		return CM_OK;
+	/* Rule 12: the admin who asked learns which contact's address bounced,
+	 * and that correcting it and resending is the way on. */
+	cm_request req;
+	cm_party p[2];
+	cm_account asker;
+	if ((st = c->st->ops->request_get(c->st, it.request_id, &req, err)) ||
+	    (st = c->st->ops->party_pair(c->st, it.request_id, p, err)))
+		return st;
+	if (newly && (st = events_queue(c, "contact.bouncing", &req, now, err)))
+		return st;
+	if (req.state != CM_STATE_PENDING)
+		return CM_OK; /* closed already */
+	st = c->st->ops->account_get(c->st, req.asked_by, &asker, err);
+	if (st == CM_ERR_NOTFOUND || (st == CM_OK && g_ascii_strcasecmp(asker.email, it.rcpt) == 0))
+		return CM_OK; /* no such account any more, or the asker's own address bounced */
+	if (st)
+		return st;
+	const cm_party *bouncing = strcmp(p[CM_SIDE_TO].nic, it.nic) == 0 ? &p[CM_SIDE_TO] : &p[CM_SIDE_FROM];
+	cm_party to = {.request_id = req.id, .side = bouncing->side == CM_SIDE_TO ? CM_SIDE_FROM : CM_SIDE_TO};
+	memcpy(to.nic, asker.nic, sizeof to.nic);
+	memcpy(to.email, asker.email, sizeof to.email);
+	const char *lang;
+	if ((st = lang_of(c, asker.nic, &lang, err)))
+		return st;
+	cm_mail_ctx ctx = {.kind = CM_MAIL_BOUNCED, .lang = lang, .rcpt = asker.email, .req = &req,
+			   .party = &to, .other = bouncing, .reason = detail};
+	return outbox_enqueue(c->st, c->cfg, &ctx, asker.nic, -1, 0, now, NULL, err);
 }
 
 cm_status core_mark_bounced(cm_core *c, int64_t outbox_id, const char *detail, int64_t now, cm_err *err)

@@ -51,7 +51,7 @@ typedef struct {
 	/* Sets req->id. */
 	cm_status (*request_insert)(cm_store *st, cm_request *req, cm_err *err);
 	cm_status (*request_get)(cm_store *st, int64_t id, cm_request *out, cm_err *err);
-	/* Writes state, done_at and reason. */
+	/* Writes state, done_at, reason and reported. */
 	cm_status (*request_update)(cm_store *st, const cm_request *req, cm_err *err);
 	/* nic: requests where it is a party or the asker (NULL: all); state -1: any. */
 	cm_status (*request_list)(cm_store *st, const char *nic, int state, GArray *out /* cm_request */, cm_err *err);
@@ -59,15 +59,26 @@ typedef struct {
 	cm_status (*request_open_with_roles)(cm_store *st, const char *group, unsigned roles, int64_t *id, cm_err *err);
 	/* Ids of pending requests whose expires_at <= now. */
 	cm_status (*request_due)(cm_store *st, int64_t now, GArray *ids /* int64_t */, cm_err *err);
+	/* Parties of pending requests, not expired, created at or before
+	 * created_before, that have not answered nor been reminded: appends
+	 * request id and side pairs (int64_t, then int64_t side). */
+	cm_status (*reminder_due)(cm_store *st, int64_t now, int64_t created_before, GArray *pairs, cm_err *err);
 
 	cm_status (*party_insert)(cm_store *st, const cm_party *p, cm_err *err);
 	/* Both parties, [CM_SIDE_FROM] and [CM_SIDE_TO], with the account's bouncing flag. */
 	cm_status (*party_pair)(cm_store *st, int64_t request_id, cm_party out[2], cm_err *err);
 	cm_status (*party_decide)(cm_store *st, int64_t request_id, cm_side side, cm_decision d, cm_via via,
 				  int64_t now, cm_err *err);
+	/* Record that a validation mail was queued for the party now, to email
+	 * (a resend goes to the account's current address). */
+	cm_status (*party_mailed)(cm_store *st, int64_t request_id, cm_side side, const char *email, int64_t now,
+				  cm_err *err);
+	/* Record the party's reminder; CM_ERR_NOTFOUND if it was reminded already. */
+	cm_status (*party_reminded)(cm_store *st, int64_t request_id, cm_side side, int64_t now, cm_err *err);
 
+	/* Store a token's hash and make serial the party's current token serial. */
 	cm_status (*token_insert)(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], int64_t request_id,
-				  cm_side side, int64_t now, cm_err *err);
+				  cm_side side, int serial, int64_t now, cm_err *err);
 	cm_status (*token_lookup)(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_token_ref *out,
 				  cm_err *err);
 	/* Marks every live token of that party superseded. */
@@ -85,7 +96,9 @@ typedef struct {
 	/* Atomically take up to max due items (queued and due, or a lease that
 	 * ran out) for lease seconds, counting an attempt for each; appends to
 	 * items (cm_outbox_item) and msgs (g_malloc'd messages, owned by the
-	 * caller).  NOTFOUND when none is due. */
+	 * caller).  An event is due only when no earlier event of its request
+	 * is still waiting: events of one request go out in order.  NOTFOUND
+	 * when none is due. */
 	cm_status (*outbox_claim)(cm_store *st, int64_t now, int64_t lease, int max, GArray *items, GPtrArray *msgs,
 				  cm_err *err);
 	/* Give back a claimed item that was not attempted after all. */
@@ -93,6 +106,9 @@ typedef struct {
 	/* End an attempt: sent, failed, bounced, or queued again for next_at. */
 	cm_status (*outbox_finish)(cm_store *st, int64_t id, cm_out_state state, int64_t next_at,
 				   const char *error, int64_t now, cm_err *err);
+	/* Withdraw the queued validation and reminder mails of a request (side
+	 * -1: both parties' ones): they are never sent.  *n (optional) counts. */
+	cm_status (*outbox_withdraw)(cm_store *st, int64_t request_id, int side, int *n, cm_err *err);
 	/* Earliest next_attempt_at of queued mail, or NOTFOUND. */
 	cm_status (*outbox_next_due)(cm_store *st, int64_t *at, cm_err *err);
 

@@ -3,6 +3,8 @@
  * statements cached per connection, bind parameters only. */
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,6 +63,19 @@ static const char *const migrations[] = {
 	" decision TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY(message_id, token_hash)) WITHOUT ROWID;"
 	"CREATE TABLE failures(key TEXT NOT NULL, at INTEGER NOT NULL);"
 	"CREATE INDEX failures_key ON failures(key, at);",
+	/* 3: account names for greetings; tokens derived from a secret outside
+	 * the store (rule 6): each party's current token serial, and which
+	 * party's token an outbox message carries as a placeholder. */
+	"ALTER TABLE accounts ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE parties ADD COLUMN token_serial INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE outbox ADD COLUMN token_side TEXT;"
+	"ALTER TABLE outbox ADD COLUMN token_serial INTEGER;",
+	/* 4: the life of a request: resend interval, reminders, "this wasn't me" */
+	"ALTER TABLE parties ADD COLUMN last_sent_at INTEGER;"
+	"ALTER TABLE parties ADD COLUMN reminded_at INTEGER;"
+	"ALTER TABLE requests ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE parties SET last_sent_at = (SELECT created_at FROM requests r WHERE r.id = parties.request_id);"
+	"CREATE INDEX outbox_kind_req ON outbox(kind, request_id, state);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -210,7 +225,7 @@ static cm_status sq_account_get(cm_store *st, const char *nic, cm_account *out, 
 {
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT nic, email, lang, voip_validated, payments_ok, bouncing"
+	cm_status rs = sq_prep(s, "SELECT nic, email, lang, voip_validated, payments_ok, bouncing, name"
 				  " FROM accounts WHERE nic = ?1", &q, err);
 	if (rs)
 		return rs;
@@ -224,6 +239,7 @@ static cm_status sq_account_get(cm_store *st, const char *nic, cm_account *out, 
 		out->voip_validated = sqlite3_column_int(q, 3);
 		out->payments_ok = sqlite3_column_int(q, 4);
 		out->bouncing = sqlite3_column_int(q, 5);
+		col_copy(q, 6, out->name, sizeof out->name);
 	}
 	sqlite3_reset(q);
 	if (rc == SQLITE_DONE)
@@ -236,7 +252,7 @@ static cm_status sq_account_insert(cm_store *st, const cm_account *a, int64_t no
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
 	cm_status rs = sq_prep(s, "INSERT INTO accounts(nic, email, lang, voip_validated, payments_ok, bouncing,"
-				  " created_at) VALUES(?1, ?2, ?3, ?4, ?5, 0, ?6)", &q, err);
+				  " created_at, name) VALUES(?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)", &q, err);
 	if (rs)
 		return rs;
 	bind_text(q, 1, a->nic);
@@ -245,6 +261,7 @@ static cm_status sq_account_insert(cm_store *st, const cm_account *a, int64_t no
 	sqlite3_bind_int(q, 4, a->voip_validated);
 	sqlite3_bind_int(q, 5, a->payments_ok);
 	sqlite3_bind_int64(q, 6, now);
+	bind_text(q, 7, a->name);
 	rs = sq_exec_stmt(s, q, "account insert", NULL, err);
 	if (rs == CM_ERR_RULE)
 		return cm_err_set(err, CM_ERR_RULE, "account %s exists already", a->nic);
@@ -256,7 +273,7 @@ static cm_status sq_account_update(cm_store *st, const cm_account *a, cm_err *er
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
 	cm_status rs = sq_prep(s, "UPDATE accounts SET email = ?2, lang = ?3, voip_validated = ?4,"
-				  " payments_ok = ?5, bouncing = ?6 WHERE nic = ?1", &q, err);
+				  " payments_ok = ?5, bouncing = ?6, name = ?7 WHERE nic = ?1", &q, err);
 	if (rs)
 		return rs;
 	bind_text(q, 1, a->nic);
@@ -265,6 +282,7 @@ static cm_status sq_account_update(cm_store *st, const cm_account *a, cm_err *er
 	sqlite3_bind_int(q, 4, a->voip_validated);
 	sqlite3_bind_int(q, 5, a->payments_ok);
 	sqlite3_bind_int(q, 6, a->bouncing);
+	bind_text(q, 7, a->name);
 	int n = 0;
 	rs = sq_exec_stmt(s, q, "account update", &n, err);
 	if (rs == CM_OK && n == 0)
@@ -366,7 +384,7 @@ static cm_status sq_service_list(cm_store *st, const char *group, GArray *out, c
 
 /* ---- requests ---- */
 
-#define REQ_COLS "id, grp, roles, from_nic, to_nic, asked_by, state, created_at, expires_at, done_at, reason"
+#define REQ_COLS "id, grp, roles, from_nic, to_nic, asked_by, state, created_at, expires_at, done_at, reason, reported"
 
 static void request_row(sqlite3_stmt *q, cm_request *r)
 {
@@ -385,6 +403,7 @@ static void request_row(sqlite3_stmt *q, cm_request *r)
 	r->expires_at = sqlite3_column_int64(q, 8);
 	r->done_at = sqlite3_column_int64(q, 9);
 	col_copy(q, 10, r->reason, sizeof r->reason);
+	r->reported = sqlite3_column_int(q, 11);
 }
 
 static cm_status sq_request_insert(cm_store *st, cm_request *r, cm_err *err)
@@ -430,7 +449,8 @@ static cm_status sq_request_update(cm_store *st, const cm_request *r, cm_err *er
 {
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "UPDATE requests SET state = ?2, done_at = ?3, reason = ?4 WHERE id = ?1", &q, err);
+	cm_status rs = sq_prep(s, "UPDATE requests SET state = ?2, done_at = ?3, reason = ?4, reported = ?5 WHERE id = ?1",
+			       &q, err);
 	if (rs)
 		return rs;
 	sqlite3_bind_int64(q, 1, r->id);
@@ -438,6 +458,7 @@ static cm_status sq_request_update(cm_store *st, const cm_request *r, cm_err *er
 	if (r->done_at)
 		sqlite3_bind_int64(q, 3, r->done_at);
 	bind_text(q, 4, r->reason[0] ? r->reason : NULL);
+	sqlite3_bind_int(q, 5, r->reported);
 	return sq_exec_stmt(s, q, "request update", NULL, err);
 }
 
@@ -500,6 +521,30 @@ static cm_status sq_request_due(cm_store *st, int64_t now, GArray *ids, cm_err *
 	return rc == SQLITE_DONE ? CM_OK : sq_fail(s, rc, "expiry scan", err);
 }
 
+static cm_status sq_reminder_due(cm_store *st, int64_t now, int64_t created_before, GArray *pairs, cm_err *err)
+{
+	sq_store *s = SQ(st);
+	sqlite3_stmt *q;
+	cm_status rs = sq_prep(s, "SELECT p.request_id, p.side FROM requests r JOIN parties p ON p.request_id = r.id"
+				  " WHERE r.state = 'pending' AND r.expires_at > ?1 AND r.created_at <= ?2"
+				  " AND p.decision IS NULL AND p.reminded_at IS NULL ORDER BY p.request_id, p.side",
+			       &q, err);
+	if (rs)
+		return rs;
+	sqlite3_bind_int64(q, 1, now);
+	sqlite3_bind_int64(q, 2, created_before);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(q, 0);
+		const char *side = (const char *)sqlite3_column_text(q, 1);
+		int64_t sd = side && strcmp(side, "to") == 0 ? CM_SIDE_TO : CM_SIDE_FROM;
+		g_array_append_val(pairs, id);
+		g_array_append_val(pairs, sd);
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? CM_OK : sq_fail(s, rc, "reminder scan", err);
+}
+
 /* ---- parties and tokens ---- */
 
 static cm_status sq_party_insert(cm_store *st, const cm_party *p, cm_err *err)
@@ -521,7 +566,8 @@ static cm_status sq_party_pair(cm_store *st, int64_t request_id, cm_party out[2]
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
 	cm_status rs = sq_prep(s, "SELECT p.side, p.nic, p.email, p.decision, p.decided_at, p.via,"
-				  " COALESCE(a.bouncing, 0) FROM parties p LEFT JOIN accounts a ON a.nic = p.nic"
+				  " COALESCE(a.bouncing, 0), p.token_serial, p.last_sent_at, p.reminded_at"
+				  " FROM parties p LEFT JOIN accounts a ON a.nic = p.nic"
 				  " WHERE p.request_id = ?1", &q, err);
 	if (rs)
 		return rs;
@@ -541,8 +587,14 @@ static cm_status sq_party_pair(cm_store *st, int64_t request_id, cm_party out[2]
 			      : strcmp(buf, "refused") == 0 ? CM_DECISION_REFUSED : CM_DECISION_NONE;
 		p->decided_at = sqlite3_column_int64(q, 4);
 		col_copy(q, 5, buf, sizeof buf);
-		p->via = strcmp(buf, "email") == 0 ? CM_VIA_EMAIL : strcmp(buf, "cli") == 0 ? CM_VIA_CLI : CM_VIA_NONE;
+		p->via = strcmp(buf, "email") == 0 ? CM_VIA_EMAIL
+			 : strcmp(buf, "cli") == 0 ? CM_VIA_CLI
+			 : strcmp(buf, "web") == 0 ? CM_VIA_WEB
+						   : CM_VIA_NONE;
 		p->bouncing = sqlite3_column_int(q, 6);
+		p->token_serial = sqlite3_column_int(q, 7);
+		p->last_sent_at = sqlite3_column_int64(q, 8);
+		p->reminded_at = sqlite3_column_int64(q, 9);
 		seen++;
 	}
 	sqlite3_reset(q);
@@ -575,8 +627,42 @@ static cm_status sq_party_decide(cm_store *st, int64_t request_id, cm_side side,
 	return rs;
 }
 
+static cm_status sq_party_mailed(cm_store *st, int64_t request_id, cm_side side, const char *email, int64_t now,
+				 cm_err *err)
+{
+	sq_store *s = SQ(st);
+	sqlite3_stmt *q;
+	cm_status rs = sq_prep(s, "UPDATE parties SET email = ?3, last_sent_at = ?4 WHERE request_id = ?1 AND side = ?2",
+			       &q, err);
+	if (rs)
+		return rs;
+	sqlite3_bind_int64(q, 1, request_id);
+	bind_text(q, 2, cm_side_str(side));
+	bind_text(q, 3, email);
+	sqlite3_bind_int64(q, 4, now);
+	return sq_exec_stmt(s, q, "party mailed", NULL, err);
+}
+
+static cm_status sq_party_reminded(cm_store *st, int64_t request_id, cm_side side, int64_t now, cm_err *err)
+{
+	sq_store *s = SQ(st);
+	sqlite3_stmt *q;
+	cm_status rs = sq_prep(s, "UPDATE parties SET reminded_at = ?3 WHERE request_id = ?1 AND side = ?2"
+				  " AND reminded_at IS NULL AND decision IS NULL", &q, err);
+	if (rs)
+		return rs;
+	sqlite3_bind_int64(q, 1, request_id);
+	bind_text(q, 2, cm_side_str(side));
+	sqlite3_bind_int64(q, 3, now);
+	int n = 0;
+	rs = sq_exec_stmt(s, q, "party reminded", &n, err);
+	if (rs == CM_OK && n == 0)
+		return cm_err_set(err, CM_ERR_NOTFOUND, "already reminded or answered");
+	return rs;
+}
+
 static cm_status sq_token_insert(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], int64_t request_id,
-				 cm_side side, int64_t now, cm_err *err)
+				 cm_side side, int serial, int64_t now, cm_err *err)
 {
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
@@ -588,7 +674,14 @@ static cm_status sq_token_insert(cm_store *st, const unsigned char hash[CM_TOKEN
 	sqlite3_bind_int64(q, 2, request_id);
 	bind_text(q, 3, cm_side_str(side));
 	sqlite3_bind_int64(q, 4, now);
-	return sq_exec_stmt(s, q, "token insert", NULL, err);
+	if ((rs = sq_exec_stmt(s, q, "token insert", NULL, err)))
+		return rs;
+	if ((rs = sq_prep(s, "UPDATE parties SET token_serial = ?3 WHERE request_id = ?1 AND side = ?2", &q, err)))
+		return rs;
+	sqlite3_bind_int64(q, 1, request_id);
+	bind_text(q, 2, cm_side_str(side));
+	sqlite3_bind_int(q, 3, serial);
+	return sq_exec_stmt(s, q, "token serial", NULL, err);
 }
 
 static cm_status sq_token_lookup(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_token_ref *out,
@@ -631,7 +724,7 @@ static cm_status sq_token_supersede(cm_store *st, int64_t request_id, cm_side si
 /* ---- outbox ---- */
 
 #define OUT_COLS "id, request_id, kind, nic, rcpt, sender, state, attempts, next_attempt_at, created_at," \
-		 " sent_at, last_error"
+		 " sent_at, last_error, token_side, token_serial"
 
 static void outbox_row(sqlite3_stmt *q, cm_outbox_item *it)
 {
@@ -653,6 +746,9 @@ static void outbox_row(sqlite3_stmt *q, cm_outbox_item *it)
 	it->created_at = sqlite3_column_int64(q, 9);
 	it->sent_at = sqlite3_column_int64(q, 10);
 	col_copy(q, 11, it->last_error, sizeof it->last_error);
+	col_copy(q, 12, buf, sizeof buf);
+	it->token_side = strcmp(buf, "from") == 0 ? CM_SIDE_FROM : strcmp(buf, "to") == 0 ? CM_SIDE_TO : -1;
+	it->token_serial = sqlite3_column_int(q, 13);
 }
 
 static char *blob_dup(sqlite3_stmt *q, int col)
@@ -671,7 +767,8 @@ static cm_status sq_outbox_insert(cm_store *st, cm_outbox_item *it, cm_err *err)
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
 	cm_status rs = sq_prep(s, "INSERT INTO outbox(request_id, kind, nic, rcpt, state, next_attempt_at,"
-				  " created_at) VALUES(?1, ?2, ?3, ?4, 'queued', ?5, ?6)", &q, err);
+				  " created_at, token_side, token_serial) VALUES(?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8)",
+			       &q, err);
 	if (rs)
 		return rs;
 	if (it->request_id)
@@ -681,6 +778,10 @@ static cm_status sq_outbox_insert(cm_store *st, cm_outbox_item *it, cm_err *err)
 	bind_text(q, 4, it->rcpt);
 	sqlite3_bind_int64(q, 5, it->next_attempt_at);
 	sqlite3_bind_int64(q, 6, it->created_at);
+	if (it->token_side == CM_SIDE_FROM || it->token_side == CM_SIDE_TO) {
+		bind_text(q, 7, cm_side_str((cm_side)it->token_side));
+		sqlite3_bind_int(q, 8, it->token_serial);
+	}
 	rs = sq_exec_stmt(s, q, "outbox insert", NULL, err);
 	if (rs == CM_OK)
 		it->id = sqlite3_last_insert_rowid(s->db);
@@ -713,7 +814,7 @@ static cm_status sq_outbox_get(cm_store *st, int64_t id, cm_outbox_item *out, ch
 	if (rc == SQLITE_ROW) {
 		outbox_row(q, out);
 		if (msg)
-			*msg = blob_dup(q, 12);
+			*msg = blob_dup(q, 14);
 	}
 	sqlite3_reset(q);
 	if (rc == SQLITE_DONE)
@@ -753,8 +854,11 @@ static cm_status sq_outbox_claim(cm_store *st, int64_t now, int64_t lease, int m
 	sq_store *s = SQ(st);
 	sqlite3_stmt *q;
 	cm_status rs = sq_prep(s, "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_until = ?2"
-				  " WHERE id IN (SELECT id FROM outbox WHERE (state = 'queued' AND next_attempt_at <= ?1)"
-				  " OR (state = 'sending' AND claimed_until < ?1) ORDER BY next_attempt_at, id LIMIT ?3)"
+				  " WHERE id IN (SELECT id FROM outbox o WHERE ((state = 'queued' AND next_attempt_at <= ?1)"
+				  " OR (state = 'sending' AND claimed_until < ?1)) AND (kind != 'event' OR NOT EXISTS"
+				  " (SELECT 1 FROM outbox e WHERE e.kind = 'event' AND e.request_id = o.request_id"
+				  " AND e.id < o.id AND e.state IN ('queued', 'sending')))"
+				  " ORDER BY next_attempt_at, id LIMIT ?3)"
 				  " RETURNING " OUT_COLS ", message", &q, err);
 	if (rs)
 		return rs;
@@ -770,7 +874,7 @@ static cm_status sq_outbox_claim(cm_store *st, int64_t now, int64_t lease, int m
 		cm_outbox_item it;
 		outbox_row(q, &it);
 		g_array_append_val(items, it);
-		g_ptr_array_add(msgs, blob_dup(q, 12));
+		g_ptr_array_add(msgs, blob_dup(q, 14));
 	}
 	sqlite3_reset(q);
 	if (own)
@@ -815,6 +919,24 @@ static cm_status sq_outbox_finish(cm_store *st, int64_t id, cm_out_state state, 
 	rs = sq_exec_stmt(s, q, "outbox update", &n, err);
 	if (rs == CM_OK && n == 0)
 		return cm_err_set(err, CM_ERR_NOTFOUND, "outbox item %lld does not exist", (long long)id);
+	return rs;
+}
+
+static cm_status sq_outbox_withdraw(cm_store *st, int64_t request_id, int side, int *n, cm_err *err)
+{
+	sq_store *s = SQ(st);
+	sqlite3_stmt *q;
+	cm_status rs = sq_prep(s, "UPDATE outbox SET state = 'withdrawn', claimed_until = NULL"
+				  " WHERE request_id = ?1 AND state = 'queued' AND kind IN ('validation', 'reminder')"
+				  " AND (?2 IS NULL OR token_side = ?2)", &q, err);
+	if (rs)
+		return rs;
+	sqlite3_bind_int64(q, 1, request_id);
+	bind_text(q, 2, side == CM_SIDE_FROM || side == CM_SIDE_TO ? cm_side_str((cm_side)side) : NULL);
+	int k = 0;
+	rs = sq_exec_stmt(s, q, "outbox withdraw", &k, err);
+	if (n)
+		*n = k;
 	return rs;
 }
 
@@ -1005,6 +1127,10 @@ static const cm_store_ops sqlite_ops = {
 	.request_list = sq_request_list,
 	.request_open_with_roles = sq_request_open_with_roles,
 	.request_due = sq_request_due,
+	.reminder_due = sq_reminder_due,
+	.party_mailed = sq_party_mailed,
+	.party_reminded = sq_party_reminded,
+	.outbox_withdraw = sq_outbox_withdraw,
 	.party_insert = sq_party_insert,
 	.party_pair = sq_party_pair,
 	.party_decide = sq_party_decide,
@@ -1055,17 +1181,25 @@ static cm_status migrate(sq_store *s, int target, cm_err *err)
 	if (v > NMIGRATIONS)
 		return cm_err_set(err, CM_ERR_USAGE, "store %s has schema version %d, newer than this program (%d)",
 				  s->path, v, NMIGRATIONS);
-	for (int i = v; i < target; i++) {
+	while (v < target) {
 		char pragma[48];
 		cm_status st;
-		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", i + 1);
+		/* Read the version again under the write lock: another process
+		 * may have migrated since, and a step must run exactly once. */
 		if ((st = sq_exec(s, "BEGIN IMMEDIATE", err)))
 			return st;
-		if ((st = sq_exec(s, migrations[i], err)) || (st = sq_exec(s, pragma, err)) ||
+		v = sq_schema_version(&s->base);
+		if (v < 0 || v >= target) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return v < 0 ? sq_fail(s, SQLITE_ERROR, "reading schema version", err) : CM_OK;
+		}
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+		if ((st = sq_exec(s, migrations[v], err)) || (st = sq_exec(s, pragma, err)) ||
 		    (st = sq_exec(s, "COMMIT", err))) {
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 			return st;
 		}
+		v++;
 	}
 	return CM_OK;
 }
@@ -1083,6 +1217,17 @@ cm_status store_sqlite_open(const char *path, const cm_store_opts *opts, cm_stor
 	if (!opts->create && access(path, F_OK) != 0) {
 		st = cm_err_set(err, CM_ERR_USAGE, "store %s does not exist; run 'contactctl init' first", path);
 		goto out;
+	}
+	if (opts->create) {
+		/* Made by us, readable by its owner only (0600): SQLite gives its
+		 * -wal and -shm files the database file's mode. */
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0)
+			close(fd);
+		else if (errno != EEXIST) {
+			st = cm_err_set(err, CM_ERR_IO, "cannot create store %s: %s", path, strerror(errno));
+			goto out;
+		}
 	}
 	int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
 	if (rc != SQLITE_OK) {

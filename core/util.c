@@ -2,6 +2,7 @@
 #include "cm.h"
 
 #include <ctype.h>
+#include <glib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,15 +60,15 @@ static int name_parse(const char *const *names, size_t n, const char *s)
 
 #define NAMES(arr) arr, sizeof(arr) / sizeof(arr[0])
 static const char *const state_names[] = {"pending", "done", "refused", "expired", "cancelled", "failed"};
-static const char *const kind_names[] = {"validation", "waiting", "done", "refused",
-					 "expired", "cancelled", "failed", "notice"};
-static const char *const out_names[] = {"queued", "sending", "sent", "failed", "bounced"};
+static const char *const kind_names[] = {"validation", "waiting", "done",    "refused", "expired", "cancelled",
+					 "failed",     "notice",  "reminder", "bounced", "report",  "event"};
+static const char *const out_names[] = {"queued", "sending", "sent", "failed", "bounced", "withdrawn"};
 
 const char *cm_state_str(cm_state s) { return (unsigned)s < 6 ? state_names[s] : "?"; }
 int cm_state_parse(const char *s) { return name_parse(NAMES(state_names), s); }
-const char *cm_mail_kind_str(cm_mail_kind k) { return (unsigned)k < 8 ? kind_names[k] : "?"; }
+const char *cm_mail_kind_str(cm_mail_kind k) { return (unsigned)k < G_N_ELEMENTS(kind_names) ? kind_names[k] : "?"; }
 int cm_mail_kind_parse(const char *s) { return name_parse(NAMES(kind_names), s); }
-const char *cm_out_state_str(cm_out_state s) { return (unsigned)s < 5 ? out_names[s] : "?"; }
+const char *cm_out_state_str(cm_out_state s) { return (unsigned)s < G_N_ELEMENTS(out_names) ? out_names[s] : "?"; }
 int cm_out_state_parse(const char *s) { return name_parse(NAMES(out_names), s); }
 
 const char *cm_decision_str(cm_decision d)
@@ -77,7 +78,7 @@ const char *cm_decision_str(cm_decision d)
 
 const char *cm_via_str(cm_via v)
 {
-	return v == CM_VIA_EMAIL ? "email" : v == CM_VIA_CLI ? "cli" : NULL;
+	return v == CM_VIA_EMAIL ? "email" : v == CM_VIA_CLI ? "cli" : v == CM_VIA_WEB ? "web" : NULL;
 }
 
 const char *cm_side_str(cm_side s) { return s == CM_SIDE_FROM ? "from" : "to"; }
@@ -129,8 +130,26 @@ bool cm_email_valid(const char *email)
 	for (const unsigned char *p = (const unsigned char *)email; *p; p++)
 		if (*p <= ' ' || *p >= 0x7f || strchr("<>()[]\\,;:\"", *p))
 			return false;
-	const char *dom = at + 1, *dot = strchr(dom, '.');
-	return dot && dot != dom && dom[strlen(dom) - 1] != '.' && !strstr(dom, "..");
+	/* An RFC 2047 encoded word is no address, whatever a decoder makes of it. */
+	if (strstr(email, "=?") || at - email > 64)
+		return false;
+	/* The domain: RFC 5321 labels of letters, digits and inner hyphens,
+	 * at least two of them, none longer than 63. */
+	const char *dom = at + 1;
+	int labels = 0;
+	for (const char *l = dom;; labels++) {
+		const char *end = strchr(l, '.');
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+		if (len == 0 || len > 63 || l[0] == '-' || l[len - 1] == '-')
+			return false;
+		for (size_t i = 0; i < len; i++)
+			if (!isalnum((unsigned char)l[i]) && l[i] != '-')
+				return false;
+		if (!end)
+			break;
+		l = end + 1;
+	}
+	return labels >= 1;
 }
 
 bool cm_strlcpy(char *dst, const char *src, size_t n)

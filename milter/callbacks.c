@@ -14,6 +14,7 @@ static const milter_app *app; /* set once by milter_callbacks() before smfi_main
 
 typedef struct {
 	char *env_from;     /* MAIL FROM without brackets; "" for the null sender */
+	char *client_addr;  /* the SMTP client's address ({client_addr}); NULL unknown */
 	GPtrArray *rcpts;   /* every RCPT TO, without brackets */
 	GPtrArray *ours;    /* our RCPT TO arguments as given (for smfi_delrcpt) */
 	int others;         /* recipients that are not ours */
@@ -25,6 +26,8 @@ static void msg_reset(msg_ctx *m)
 {
 	g_free(m->env_from);
 	m->env_from = NULL;
+	g_free(m->client_addr);
+	m->client_addr = NULL;
 	g_ptr_array_set_size(m->rcpts, 0);
 	g_ptr_array_set_size(m->ours, 0);
 	m->others = 0;
@@ -80,11 +83,15 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	msg_ctx *m = ctx_get(ctx);
 	unsigned long want = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_MAIL |
 			     SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
-	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_DELRCPT);
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_DELRCPT | SMFIF_SETSYMLIST);
 	*pf1 = f1 & want;
 	*pf2 = 0;
 	*pf3 = 0;
 	m->steps = *pf1;
+	/* The connection event is skipped, so ask for the client's address
+	 * with MAIL FROM: failures are counted against it (SPEC section 8). */
+	if ((*pf0 & SMFIF_SETSYMLIST) && smfi_setsymlist(ctx, SMFIM_ENVFROM, "{client_addr}") != MI_SUCCESS)
+		mlog(LOG_WARNING, "cannot ask the MTA for {client_addr}");
 	return SMFIS_CONTINUE;
 }
 
@@ -106,6 +113,8 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	msg_ctx *m = ctx_get(ctx);
 	msg_reset(m);
 	m->env_from = unbracket(argv[0]);
+	const char *ca = smfi_getsymval(ctx, "{client_addr}");
+	m->client_addr = ca && *ca && strlen(ca) < 64 ? g_strdup(ca) : NULL;
 	return go_on(m, SMFIP_NR_MAIL);
 }
 
@@ -188,21 +197,27 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	}
 	g_ptr_array_add(m->rcpts, NULL);
 	cm_core core = {st, app->cfg};
-	cm_envelope env = {m->env_from, (const char *const *)m->rcpts->pdata, m->others > 0};
+	cm_envelope env = {m->env_from, (const char *const *)m->rcpts->pdata, m->others > 0, m->client_addr,
+			   m->msg.too_big};
 	if (m->msg.too_big)
-		mlog(LOG_WARNING, "%s: message cut at %zu bytes (milter.max_message_size)", qid(ctx), m->msg.max);
+		mlog(LOG_WARNING, "%s: message cut at %zu bytes (milter.max_message_size): not decided", qid(ctx),
+		     m->msg.max);
 	reply_handle(&core, m->msg.raw->str, m->msg.raw->len, &env, cm_now(), &h, &err);
 	g_ptr_array_remove_index(m->rcpts, m->rcpts->len - 1);
 	pool_put(app->pool, st);
 	reply_line(line, sizeof line, h.reason);
-	const char *from = h.reply.from[0] ? h.reply.from : "-";
+	/* Peer strings are logged printable only, and never a token. */
+	char from[CM_EMAIL_MAX + 1], req[32] = "-";
+	reply_line(from, sizeof from, h.reply.from[0] ? h.reply.from : "-");
+	if (h.request_id)
+		snprintf(req, sizeof req, "%lld", (long long)h.request_id);
 
 	switch (h.outcome) {
 	case CM_OUTCOME_RECORDED: {
 		char hdr[96];
 		snprintf(hdr, sizeof hdr, "request=%lld decision=%s", (long long)h.request_id,
 			 cm_decision_str(h.decision));
-		mlog(LOG_INFO, "%s: from=<%s> recorded: %s", qid(ctx), from, line);
+		mlog(LOG_INFO, "%s: request=%s from=<%s> recorded: %s", qid(ctx), req, from, line);
 		if (smfi_addheader(ctx, "X-Contact-Change", hdr) != MI_SUCCESS) {
 			mlog(LOG_WARNING, "%s: could not add X-Contact-Change", qid(ctx));
 		}
@@ -215,15 +230,16 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		break;
 	}
 	case CM_OUTCOME_QUIET:
-		mlog(LOG_INFO, "%s: from=<%s> not an answer, discarded: %s", qid(ctx), from, line);
+		mlog(LOG_INFO, "%s: request=%s from=<%s> not an answer, discarded: %s", qid(ctx), req, from, line);
 		rc = m->others ? (drop_ours(ctx, m) ? SMFIS_ACCEPT : SMFIS_TEMPFAIL) : SMFIS_DISCARD;
 		break;
 	case CM_OUTCOME_REFUSED:
 	case CM_OUTCOME_RATE_LIMITED:
-		mlog(LOG_NOTICE, "%s: from=<%s> refused%s: %s", qid(ctx), from,
+		mlog(LOG_NOTICE, "%s: request=%s from=<%s> refused%s: %s", qid(ctx), req, from,
 		     h.outcome == CM_OUTCOME_RATE_LIMITED ? " (rate-limited)" : "", line);
 		if (m->others) {
-			/* The others still get it; the sender was mailed the reason. */
+			/* The others still get it; the contact (never a stranger)
+			 * was mailed the reason. */
 			rc = drop_ours(ctx, m) ? SMFIS_ACCEPT : SMFIS_TEMPFAIL;
 		} else {
 			smfi_setreply(ctx, "550", "5.7.1", line);
@@ -231,7 +247,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		}
 		break;
 	case CM_OUTCOME_TEMPFAIL:
-		mlog(LOG_ERR, "%s: from=<%s> temporary failure: %s", qid(ctx), from, err.msg);
+		mlog(LOG_ERR, "%s: request=%s from=<%s> temporary failure: %s", qid(ctx), req, from, err.msg);
 		smfi_setreply(ctx, "451", "4.3.0", line);
 		rc = SMFIS_TEMPFAIL;
 		break;
@@ -271,7 +287,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 static struct smfiDesc desc = {
 	.xxfi_name = "contact-milter",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_DELRCPT,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_DELRCPT | SMFIF_SETSYMLIST,
 	.xxfi_connect = cb_connect,
 	.xxfi_helo = cb_helo,
 	.xxfi_envfrom = cb_envfrom,

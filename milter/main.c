@@ -18,22 +18,22 @@
 
 typedef struct {
 	const cm_config *cfg;
-	volatile int *stop;
+	gint *stop;
 	GMutex *write_lock;
 } worker_arg;
 
-static void nap(volatile int *stop, int64_t seconds)
+static void nap(gint *stop, int64_t seconds)
 {
-	for (int64_t i = 0; i < seconds * 5 && !*stop; i++) {
+	for (int64_t i = 0; i < seconds * 5 && !g_atomic_int_get(stop); i++) {
 		struct timespec ts = {0, 200 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 }
 
-static cm_store *worker_store(const cm_config *cfg, volatile int *stop, GMutex *write_lock, const char *who)
+static cm_store *worker_store(const cm_config *cfg, gint *stop, GMutex *write_lock, const char *who)
 {
 	cm_store_opts o = {.busy_timeout = cfg->store_busy_timeout * 1000, .write_lock = write_lock};
-	while (!*stop) {
+	while (!g_atomic_int_get(stop)) {
 		cm_store *st = NULL;
 		cm_err err = {0};
 		if (store_open(cfg->store_path, &o, &st, &err) == CM_OK)
@@ -48,10 +48,10 @@ static void *outbox_thread(void *p)
 {
 	worker_arg *a = p;
 	cm_store *st = worker_store(a->cfg, a->stop, a->write_lock, "outbox");
-	while (st && !*a->stop) {
+	while (st && !g_atomic_int_get(a->stop)) {
 		cm_err err = {0};
 		cm_deliver_stats stats;
-		if (outbox_deliver(st, a->cfg, false, a->stop, &stats, &err) != CM_OK) {
+		if (outbox_deliver(st, a->cfg, false, a->stop, mlog, &stats, &err) != CM_OK) {
 			mlog(LOG_ERR, "outbox: %s; retrying in %llds", err.msg, (long long)a->cfg->smtp_retry_min);
 			nap(a->stop, a->cfg->smtp_retry_min);
 		}
@@ -64,14 +64,16 @@ static void *sweep_thread(void *p)
 {
 	worker_arg *a = p;
 	cm_store *st = worker_store(a->cfg, a->stop, a->write_lock, "expiry");
-	while (st && !*a->stop) {
+	while (st && !g_atomic_int_get(a->stop)) {
 		cm_core core = {st, a->cfg};
 		cm_err err = {0};
-		int n = 0;
-		if (core_expire_due(&core, cm_now(), &n, &err) != CM_OK)
-			mlog(LOG_ERR, "expiry: %s", err.msg);
-		else if (n)
+		int n = 0, reminded = 0;
+		if (core_sweep(&core, cm_now(), &n, &reminded, &err) != CM_OK)
+			mlog(LOG_ERR, "sweep: %s", err.msg);
+		if (n)
 			mlog(LOG_INFO, "expiry: %d request%s expired", n, n == 1 ? "" : "s");
+		if (reminded)
+			mlog(LOG_INFO, "reminders: %d queued", reminded);
 		nap(a->stop, a->cfg->sweep_interval);
 	}
 	store_close(st);
@@ -183,7 +185,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	volatile int stop = 0;
+	gint stop = 0;
 	worker_arg wa = {cfg, &stop, &write_lock};
 	pthread_t outbox_t, sweep_t;
 	pthread_create(&outbox_t, NULL, outbox_thread, &wa);
@@ -192,7 +194,7 @@ int main(int argc, char **argv)
 
 	rc = smfi_main() == MI_SUCCESS ? 0 : 1;
 
-	stop = 1;
+	g_atomic_int_set(&stop, 1);
 	pthread_join(outbox_t, NULL);
 	pthread_join(sweep_t, NULL);
 	pool_free(app.pool);

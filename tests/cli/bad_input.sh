@@ -56,7 +56,7 @@ expect "the environment names the config when -c is absent" 1 "cannot read confi
 sed "s|^path = .*|path = $T/missing.db|" "$CONF" >"$T/nostore.conf"
 expect "a store that does not exist says to run init" 1 "run 'contactctl init' first" "$CTL" -c "$T/nostore.conf" request list
 sed "s|^path = .*|path = $T/contacts.db/x/y.db|" "$CONF" >"$T/badpath.conf"
-expect "a store that cannot be created is an I/O failure" 4 "cannot open store $T/contacts.db/x/y.db" \
+expect "a store that cannot be created is an I/O failure" 4 "cannot create store $T/contacts.db/x/y.db" \
 	"$CTL" -c "$T/badpath.conf" init
 same "config errors"
 

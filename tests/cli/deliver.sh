@@ -25,7 +25,7 @@ expect "a second run sends nothing" 0 "0 sent" "$CTL" outbox deliver --once
 eq "still 4 in the sink" "4" "$(sink_count)"
 f=$(grep -l "X-Rcpt-Args: <bob@example.net>" "$T"/sink/* | head -1)
 oid=$("$CTL" --json outbox list | jq '[.[] | select(.to == "bob@example.net")][0].id')
-check "the envelope sender ties the mail to its outbox item" grep -q "X-Mail-Args: <bounces+$oid@contacts.example.com>" "$f"
+check "the envelope sender ties the mail to its outbox item, signed" grep -Eq "X-Mail-Args: <bounces\+$oid-[0-9A-Z]{8}@contacts.example.com>" "$f"
 check "the mail arrives as composed (its Message-ID)" grep -qF "$("$CTL" outbox show "$oid" | tr -d '\r' | grep -i '^Message-Id:')" "$f"
 
 # Two workers at once over many queued mails: each mail arrives once.

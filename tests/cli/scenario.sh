@@ -2,7 +2,7 @@
 # The whole workflow driven by contactctl, as an operator would, reading the
 # mails each contact would receive from the outbox.
 . tests/lib/common.sh
-write_conf
+RESEND_INTERVAL=1s write_conf
 check "store, accounts, group and services are set up" cast
 eq "group show --json has the contacts and the services" \
 	'{"group":"g1-ovh-1","admin":"alice-ovh","tech":"alice-ovh","billing":"alice-ovh","services":[{"name":"0033972101010","kind":"number"},{"name":"line-1","kind":"line"}]}' \
@@ -36,7 +36,7 @@ eq "both contacts get the done mail" "1 1" "$(mails done 1 alice@example.com) $(
 done_id=$("$CTL" --json outbox list | jq '[.[] | select(.kind=="done" and .to=="bob@example.net")][0].id')
 check "the done mail lists the group's services" sh -c "'$CTL' outbox show $done_id | grep -q '0033972101010 (number)'"
 eq "request show --json has every field of the spec" \
-	"id,group,roles,from,to,asked_by,state,created_at,expires_at,done_at,reason,parties nic,side,email,decision,decided_at,via,bouncing" \
+	"id,group,roles,from,to,asked_by,state,created_at,expires_at,done_at,reason,reported,parties,waiting_for nic,side,email,decision,decided_at,via,bouncing" \
 	"$("$CTL" --json request show 1 | jq -r '(keys_unsorted|join(",")) + " " + (.parties[0]|keys_unsorted|join(","))')"
 eq "both parties decided by cli" "cli cli" "$(req_field 1 '.parties[0].via') $(req_field 1 '.parties[1].via')"
 expect "a used token is refused as used" 2 "already used" "$CTL" request accept 1 --token "$A"
@@ -55,11 +55,13 @@ eq "refused: both told, nothing changed" "refused 1 1 alice-ovh" \
 # --- resend ---
 "$CTL" request create g1-ovh-1 --by alice-ovh --billing carol-ovh >/dev/null
 OLD=$(token_for 3 carol@example.org)
+sleep 1.1 # policy.resend_interval, 1s here
 expect "resend mails the contacts that have not answered" 0 "sent again to 2 contacts" "$CTL" request resend 3
 NEW=$(token_for 3 carol@example.org)
 expect "the older token answers superseded, not unknown" 2 "superseded by a newer e-mail" \
 	"$CTL" request accept 3 --token "$OLD"
 expect "the fresh token works" 0 "carol-ovh accepted" "$CTL" request accept 3 --token "$NEW"
+sleep 1.1
 expect "resend now goes to the one left" 0 "sent again to 1 contact" "$CTL" request resend 3
 
 # --- cancel ---
@@ -87,11 +89,11 @@ eq "request list filters by NIC and state" "5" "$(echo "$OUT" | jq -r '[.[].id]|
 "$CTL" account set carol-ovh --payments-ok no >/dev/null
 expect "completion re-checks billing and fails" 0 "request is now failed" \
 	"$CTL" request accept 6 --token "$(token_for 6 carol@example.org)"
-eq "failed: reason given, both told, billing unchanged" "carol-ovh is not up to date with payments|1|1|alice-ovh" \
+eq "failed: the reason code says which condition, not whose, both told, billing unchanged" "billing_no_longer_met|1|1|alice-ovh" \
 	"$(req_field 6 .reason | sed 's/.*: //')|$(mails failed 6 alice@example.com)|$(mails failed 6 carol@example.org)|$("$CTL" --json group show g1-ovh-1 | jq -r .billing)"
 
 # --- expiry, with a TTL of one second ---
-TTL=1s write_conf
+RESEND_INTERVAL=1s TTL=1s write_conf
 "$CTL" request create g1-ovh-1 --by alice-ovh --billing bob-ovh >/dev/null
 sleep 2
 expect "expire ends overdue requests" 0 "1 request expired" "$CTL" expire

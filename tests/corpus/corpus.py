@@ -129,6 +129,12 @@ ok(not nonreply_tokens, "no auto-reply, read receipt or bounce yields a token or
    "\n".join(nonreply_tokens))
 maxrss = max((r.get("maxrss_kb", 0) for r in results.values()), default=0)
 print("peak memory of the run: %d MB" % (maxrss // 1024))
+# Strangers' mail read as if it carried a token: how often its new text alone
+# would be taken for an answer (a measure of how cautious the reading is).
+would = [r.get("text_intent") for r in results.values() if r.get("kind") == "reply" and r.get("text_intent")]
+print("new text alone read as an answer, were a token there: %d of %d replies (%d accept, %d refuse)"
+      % (len(would), sum(1 for r in results.values() if r.get("kind") == "reply"), would.count("accept"),
+         would.count("refuse")))
 
 
 # --- stated new texts -------------------------------------------------------

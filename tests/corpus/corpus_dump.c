@@ -58,6 +58,10 @@ int main(void)
 			json_bool(&w, r.has_token);
 			json_key(&w, "intent");
 			json_str(&w, reply_intent_str(r.intent));
+			/* What the new text alone would decide, were a token there:
+			 * corpus.py counts how often a stranger's reply reads as one. */
+			json_key(&w, "text_intent");
+			json_str(&w, r.kind == CM_KIND_REPLY ? reply_intent_str(reply_intent(r.new_text, NULL, 0)) : NULL);
 			json_key(&w, "new_text");
 			json_str(&w, r.new_text);
 			json_key(&w, "ms");

@@ -80,8 +80,9 @@ inject ooo-fr "$VC3" carol@example.org "validation+$TC3@contacts.example.com" ""
 eq "4. an out-of-office reply (quoting the token and 'J'accepte') is taken quietly (250)" "250" "$(code)"
 eq "4. ...and nothing is recorded" "pending null" "$(req_field 3 .state) $(req_field 3 '.parties[1].decision')"
 oid=$("$CTL" --json outbox list | jq '[.[] | select(.request == 3 and .to == "carol@example.org" and .kind == "validation")][0].id')
-inject dsn "$VC3" "" "bounces+$oid@contacts.example.com" "carol@example.org" "r4-dsn@mx.example.net" ""
-eq "4. a DSN to bounces+ID is taken quietly (250)" "250" "$(code)"
+snd=$("$CTL" --json outbox show "$oid" | jq -r .sender)
+inject dsn "$VC3" "" "$snd" "carol@example.org" "r4-dsn@mx.example.net" ""
+eq "4. a DSN to the mail's signed bounces+ID-SIG address is taken quietly (250)" "250" "$(code)"
 eq "4. the bounce is visible in request show, the outbox item marked" "true bounced" \
 	"$(req_field 3 '.parties[1].bouncing') $("$CTL" --json outbox list --state bounced | jq -r ".[] | select(.id == $oid) | .state")"
 sleep 1.5
@@ -130,20 +131,21 @@ sleep 1
 eq "6. once it is back, the 2 cancelled and 2 validation mails arrive, each once" "4 4" \
 	"$(ls "$T/sink" | wc -l) $(grep -hi '^Message-Id:' "$T"/sink/* | sort -u | wc -l)"
 
-# 7. rate limit, and Authentication-Results
+# 7. rate limit, and Authentication-Results.  Failures are counted per
+# client address; they never block the contact's own reply.
 V4=$(validation_for carol@example.org)
 T4=$($MT token "$V4")
+sqlite3 "$T/contacts.db" "DELETE FROM failures"
 for k in 1 2 3; do
 	inject gmail-fr "$V4" carol@example.org "validation+0000000000000000000000000$k@contacts.example.com" "J'accepte" "r7-$k@example.org"
 done
 eq "7. wrong tokens are refused with the reason" "550 5.7.1 unknown token: answer from the latest validation e-mail" "$OUT"
-inject gmail-fr "$V4" carol@example.org "validation+$T4@contacts.example.com" "J'accepte" "r7-4@example.org"
-eq "7. after max_failures (3) the sender is rate-limited, even with the right token" \
+inject gmail-fr "$V4" mallory@evil.example "validation+$T4@contacts.example.com" "J'accepte" "r7-4@evil.example"
+eq "7. after max_failures (3) from this client, a stranger is rate-limited, even with the right token" \
 	"550 5.7.1 too many failed answers from this address; try again in an hour" "$OUT"
 eq "7. ...nothing recorded" "null" "$(req_field 4 '.parties[1].decision')"
 stop_milter
-sqlite3 "$T/contacts.db" "DELETE FROM failures"
-SMTP_PORT=$SMTPD MAX_FAILURES=10 AUTHSERV=mx.contacts.example.com write_conf
+SMTP_PORT=$SMTPD MAX_FAILURES=3 AUTHSERV=mx.contacts.example.com write_conf
 start_milter
 authed() { # AUTHENTICATION-RESULTS-LINE-OR-EMPTY MSGID
 	$MT reply gmail-fr "$V4" carol@example.org "validation+$T4@contacts.example.com" "J'accepte" "$2" >"$T/a.eml"
@@ -156,10 +158,12 @@ eq "7. with trusted_authserv_id set, no Authentication-Results: 550" "$NOAUTH" "
 authed "Authentication-Results: evil.example; dkim=pass header.d=example.org; spf=pass smtp.mailfrom=carol@example.org" r7-forged@example.org
 eq "7. a forged Authentication-Results from another server: 550" "$NOAUTH" "$OUT"
 authed "Authentication-Results: mx.contacts.example.com; dkim=fail header.d=example.org; spf=softfail smtp.mailfrom=carol@example.org" r7-fail@example.org
-eq "7. a failing result from the trusted server: 550" "$NOAUTH" "$OUT"
+eq "7. a failing result from the trusted server: 550 (the contact is not rate-limited by the failures)" "$NOAUTH" "$OUT"
+authed "Authentication-Results: mx.contacts.example.com; dkim=fail header.d=example.org spf=pass smtp.mailfrom=other.example" r7-mixed@example.org
+eq "7. a DKIM failure for the contact's domain and an SPF pass for another domain do not add up: 550" "$NOAUTH" "$OUT"
 eq "7. ...nothing recorded" "null" "$(req_field 4 '.parties[1].decision')"
 authed "Authentication-Results: mx.contacts.example.com; dkim=pass (2048-bit key) header.d=example.org header.s=s1" r7-pass@example.org
-eq "7. a DKIM pass from the trusted server for the sender's domain is recorded" "250 accepted" \
+eq "7. a DKIM pass from the trusted server for the sender's domain is recorded, failures notwithstanding" "250 accepted" \
 	"$(code) $(req_field 4 '.parties[1].decision')"
 
 # A reply-all: the others still get it; the sender is mailed the reason.

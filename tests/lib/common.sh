@@ -67,10 +67,17 @@ request_ttl = ${TTL:-14d}
 max_failures = ${MAX_FAILURES:-10}
 trusted_authserv_id = ${AUTHSERV:-}
 sweep_interval = ${SWEEP:-60s}
+secret_file = $T/secret
+remind_after = ${REMIND_AFTER:-}
+resend_interval = ${RESEND_INTERVAL:-10m}
+security_address = ${SECURITY:-}
 [templates]
 dir = $top/config/templates
 default_lang = fr
 validate_url = https://manager.example.com/contacts/{id}?token={token}
+[events]
+url = ${EVENTS_URL:-}
+secret_file = $T/events.secret
 CONF
 }
 

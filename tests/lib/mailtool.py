@@ -57,6 +57,40 @@ def reply(style, orig_path, sender, rcpt, first, msgid):
                  "2026 10:00 AM\nTo: %s\nSubject: %s\n\n" % (sender, o["Subject"]))
         m.set_content("%s\n\n%s%s" % (first, block, otext), charset="windows-1252",
                       cte="quoted-printable")
+    elif style == "signoff-fr":
+        # Gmail in French, as a company employee answers: a greeting, the
+        # answer, a closing, a signature and the company's disclaimer (which
+        # says "refuse"), then the quoted original.
+        m["From"] = "Jean Dupont <%s>" % sender
+        m["Subject"] = "Re: " + str(o["Subject"])
+        attribution = ("Le jeu. 26 nov. 2026 à 10:00, Telephony contacts <\n"
+                       "no-reply@contacts.example.com> a écrit :")
+        sig = ["Cordialement", "", "Jean Dupont", "Responsable télécom - ACME SAS", "Tél. : 01 23 45 67 89", "",
+               "La société ACME refuse toute responsabilité quant au contenu de ce message et de ses pièces "
+               "jointes."]
+        m.set_content("Bonjour,\n\n%s\n\n%s\n\n%s\n\n%s\n" % (first, "\n".join(sig), attribution, quoted(otext)),
+                      charset="utf-8", cte="quoted-printable")
+        m.add_alternative('<div dir="ltr"><div>Bonjour,</div><div><br></div><div>%s</div><div><br></div>%s</div>'
+                          '<br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">%s<br></div><blockquote '
+                          'class="gmail_quote" style="margin:0px 0px 0px 0.8ex">%s</blockquote></div>'
+                          % (first, "".join("<div>%s</div>" % (l or "<br>") for l in sig), attribution, ohtml),
+                          subtype="html", charset="utf-8", cte="quoted-printable")
+    elif style == "signoff-en":
+        # Yahoo Mail on Android: a greeting, the answer, a closing, a phone line and the
+        # app's footer (which says "accept"), then the quoted original.
+        m["From"] = "John Smith <%s>" % sender
+        m["Subject"] = "Re: " + str(o["Subject"])
+        m.set_content("Hello,\n\n%s\n\nRegards,\nJohn Smith\n+44 20 7946 0958\n\nSent from Yahoo Mail on Android - by "
+                      "replying you accept our terms of service.\n\nOn Thu, Nov 26, 2026 at 10:00 AM, Telephony "
+                      "contacts <no-reply@contacts.example.com> wrote:\n%s\n" % (first, quoted(otext)),
+                      charset="utf-8", cte="quoted-printable")
+    elif style == "ooo-headerless-fr":
+        # An out-of-office notice without Auto-Submitted or any other header
+        # saying so: only its subject tells, and its text says "Oui".
+        m["From"] = "Contact <%s>" % sender
+        m["Subject"] = "Absente du bureau"
+        m.set_content("Bonjour,\n\nOui, je suis absente du bureau jusqu'au 7 décembre. J'accepte vos messages à "
+                      "mon retour.\n\n" + quoted(otext) + "\n", charset="utf-8", cte="quoted-printable")
     elif style == "click":
         m["From"] = sender
         m["Subject"] = ""

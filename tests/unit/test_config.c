@@ -34,7 +34,13 @@ static void the_example_config_loads_with_its_values(void **state)
 	assert_string_equal(cfg->from_addr, "no-reply@contacts.example.com");
 	assert_string_equal(cfg->validation_local, "validation");
 	assert_string_equal(cfg->validation_domain, "contacts.example.com");
-	assert_string_equal(cfg->validate_url, "https://manager.example.com/contacts/{id}?token={token}");
+	/* The page's link defaults to the web daemon's public address. */
+	assert_string_equal(cfg->validate_url, "https://contacts.example.com/v/{token}");
+	assert_string_equal(cfg->from_addr, "no-reply@contacts.example.com");
+	assert_string_equal(cfg->secret_file, "/etc/contact-milter/secret");
+	assert_int_equal(cfg->remind_after_s, 7 * 86400);
+	assert_int_equal(cfg->resend_interval, 600);
+	assert_int_equal(cfg->milter_socket_mode, 0660);
 	config_free(cfg);
 }
 
@@ -63,6 +69,13 @@ static void bad_values_name_what_was_expected(void **state)
 		{"[policy]\nvalidation_address = not-an-address\n", ":2: bad value for key 'validation_address'"},
 		{"[templates]\ndefault_lang = de\n", "(expected fr or en)"},
 		{"[policy]\nmax_failures = -1\n", "(expected a whole number >= 0)"},
+		{"[milter]\nmax_message_size = 99999999999999999999\n", "'max_message_size' in [milter]"},
+		{"[policy]\nrequest_ttl = 100000d\n", "(expected a duration of at most a year)"},
+		{"[templates]\nvalidate_url = https://x.example/{nope}?t={token}\n", "no placeholder but {id}, {token}"},
+		{"[milter]\nsocket = tcp:1234\n", "(expected unix:/absolute/path or inet:PORT@HOST)"},
+		{"[smtp]\nurl = http://relay.example\n", "(expected an SMTP URL"},
+		{"[store]\npath = contacts.db\n", "(expected an absolute file path or a postgresql:// URI)"},
+		{"[milter]\nsocket_mode = 0666\n", "others cannot write"},
 		{"[nowhere]\nx = 1\n", ":1: unknown section [nowhere]"},
 		{"x = 1\n", ":1: key 'x' before any [section]"},
 		{"[store]\npath = /a\npath = /b\n", ":3: key 'path' appears twice in [store] (first on line 2)"},

@@ -7,6 +7,7 @@
 
 #include "fixture.h"
 #include "reply.h"
+#include "reply_internal.h"
 
 #define FIXTURES "tests/fixtures/replies"
 #define FIXTURE_TOKEN "4P8ZJ0QK7WB2N9XH5GD3VRT6MA"
@@ -100,6 +101,149 @@ static void intent_words_in_french_and_english(void **state)
 		assert_int_equal(got, cases[i].want);
 		if (got == CM_INTENT_NONE || got == CM_INTENT_BOTH)
 			assert_true(why[0]);
+	}
+}
+
+/* The opening: greetings passed over, ended by any closing, signature,
+ * footer, phone, disclaimer or name, at most two paragraphs of six lines. */
+static void opening_is_what_comes_before_the_sign_off(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{"Bonjour,\n\nC'est bon pour moi, allez-y.\n\nCordialement\n\nJean Dupont\nTél. 01 23 45 67 89\n\n"
+		 "La société refuse toute responsabilité.",
+		 "C'est bon pour moi, allez-y."},
+		{"Hello Alice,\nI accept.\nBest,\nBob", "I accept."},
+		{"Madame, Monsieur,\n\nJe refuse.\n-- \nJ. Dupont", "Je refuse."},
+		{"Bonjour, j'accepte.\nBonne journée", "j'accepte."},
+		{"Guten Tag Frau Weber,\n\nOK.\n\nMit freundlichen Grüßen\nHans", "OK."},
+		{"Merci pour votre message.\n\nJe refuse.\n\nTél. : 01 23 45 67 89", "Je refuse."},
+		{"Merci, j'accepte.\nMarie", "Merci, j'accepte."},
+		{"Thanks for the mail, I refuse.\nThanks,\nJo", "Thanks for the mail, I refuse."},
+		{"Oui\nJean Dupont\nService Non", "Oui"},
+		{"one\n\ntwo\nthree\n\nfour", "one\n\ntwo\nthree"},
+		{"1\n2\n3\n4\n5\n6\n7\n8", "1\n2\n3\n4\n5\n6"},
+		{"Yes.\nSent from Yahoo Mail on Android", "Yes."},
+		{"Oui.\nwww.example.com\nJ'accepte", "Oui."},
+		{"Oui.\nAVERTISSEMENT : ce message est confidentiel.", "Oui."},
+		{"J'accepte le 26/11/2026 à 09:00", "J'accepte le 26/11/2026 à 09:00"},
+		{"Cordialement,\nJean\nLa société refuse toute responsabilité.", ""},
+		{"Envoyé de mon iPhone", ""},
+		{"", ""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *got = reply_opening(cases[i].text);
+		/* paragraphs are joined by single new lines */
+		char *want = g_strdup(cases[i].want);
+		char *w = want;
+		for (const char *p = cases[i].want; *p; p++)
+			if (!(*p == '\n' && p[1] == '\n'))
+				*w++ = *p;
+		*w = '\0';
+		if (strcmp(got, want) != 0)
+			print_error("case %zu: opening '%s', wanted '%s'\n", i, got, want);
+		assert_string_equal(got, want);
+		g_free(got);
+		g_free(want);
+	}
+}
+
+/* Replies as customers write them: the answer in the opening, the opposite
+ * word below it; phrasings without a keyword; negations still read. */
+static void intent_from_the_opening_only(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		cm_intent want;
+	} cases[] = {
+		{"Bonjour,\n\nC'est bon pour moi, allez-y.\n\nCordialement\n\nJean Dupont\nACME SAS\nTél. 01 23 45 67 89\n\n"
+		 "La société ACME refuse toute responsabilité quant au contenu de ce message.",
+		 CM_INTENT_ACCEPT},
+		{"J'accepte\n\nJean Dupont\nDirecteur\n\nCe message est confidentiel. La société refuse toute "
+		 "responsabilité.",
+		 CM_INTENT_ACCEPT},
+		{"I refuse.\n\nRegards,\nJohn\n\nSent from Yahoo Mail on Android - by replying you accept our terms.",
+		 CM_INTENT_REFUSE},
+		{"Hello Alice,\n\nfine by me.\n\nBest,\nBob", CM_INTENT_ACCEPT},
+		{"Sounds good to me.\n\nThanks,\nJohn\n\nThis email is confidential. If you are not the intended "
+		 "recipient, please reject it.",
+		 CM_INTENT_ACCEPT},
+		{"Hallo,\n\nOK, einverstanden.\n\nMit freundlichen Grüßen\nHans\n\nDiese E-Mail ist vertraulich. No "
+		 "liability.",
+		 CM_INTENT_ACCEPT},
+		{"Hola,\n\nOK.\n\nSaludos,\nMaría\n\nEste mensaje es confidencial. Si no es el destinatario, no lo lea.",
+		 CM_INTENT_ACCEPT},
+		{"Buongiorno,\n\nOK.\n\nCordiali saluti\nMarco\n\nQuesto messaggio è riservato, non leggetelo.",
+		 CM_INTENT_ACCEPT},
+		{"Goedemorgen,\n\nJe refuse.\n\nMet vriendelijke groet,\nJan\n\nDit bericht is vertrouwelijk. OK?",
+		 CM_INTENT_REFUSE},
+		{"Bonjour,\n\nCordialement,\nJean\n\nLa société refuse toute responsabilité", CM_INTENT_NONE},
+		{"Bonjour,\n\nMerci pour votre message.\n\nCordialement\nJean Martin\n06 12 34 56 78\nAvertissement : "
+		 "la société refuse toute responsabilité.",
+		 CM_INTENT_NONE},
+		{"Bonjour,\n\nJ'ai bien reçu votre message.\n\nJe refuse.\n\nCordialement", CM_INTENT_REFUSE},
+		{"Bonjour,\n\nJe vous remercie.\nAprès réflexion, je refuse ce changement.\n\nCordialement",
+		 CM_INTENT_REFUSE},
+		{"Bien reçu.\n\nJe regarde.\n\nJe refuse tout autre changement.", CM_INTENT_NONE},
+		{"Bonjour, je refuse.", CM_INTENT_REFUSE},
+		{"Hi, no.", CM_INTENT_REFUSE},
+		{"Thanks for your mail, I accept.", CM_INTENT_ACCEPT},
+		{"Oui : 06 12 34 56 78", CM_INTENT_ACCEPT},
+		{"Envoyé de mon iPhone", CM_INTENT_NONE},
+		{"J'accepte \xff\xfe\xc3", CM_INTENT_ACCEPT},
+		{"\xe2\x82\nJean \xf8\x88", CM_INTENT_NONE},
+		/* phrasings without a keyword, and their negations */
+		{"C'est bon pour moi.", CM_INTENT_ACCEPT},
+		{"Allez-y.", CM_INTENT_ACCEPT},
+		{"Pas de souci.", CM_INTENT_ACCEPT},
+		{"Pas de problème, oui.", CM_INTENT_ACCEPT},
+		{"Il n'y a pas de souci.", CM_INTENT_ACCEPT},
+		{"Je ne vois pas de problème.", CM_INTENT_ACCEPT},
+		{"Vous avez mon accord.", CM_INTENT_ACCEPT},
+		{"Bon pour accord.", CM_INTENT_ACCEPT},
+		{"Ça me convient.", CM_INTENT_ACCEPT},
+		{"Go ahead.", CM_INTENT_ACCEPT},
+		{"Fine by me.", CM_INTENT_ACCEPT},
+		{"Sounds good.", CM_INTENT_ACCEPT},
+		{"No problem.", CM_INTENT_ACCEPT},
+		{"No worries, approved.", CM_INTENT_ACCEPT},
+		{"Ce n'est pas bon pour moi.", CM_INTENT_NONE},
+		{"Je ne dis pas allez-y.", CM_INTENT_NONE},
+		{"Don't go ahead.", CM_INTENT_NONE},
+		{"Pas d'accord.", CM_INTENT_REFUSE},
+		{"Je n'accepte pas.", CM_INTENT_REFUSE},
+		{"Hors de question.", CM_INTENT_REFUSE},
+		{"No way.", CM_INTENT_REFUSE},
+		{"Je m'y oppose.", CM_INTENT_REFUSE},
+		{"Oui, pas besoin de me rappeler.", CM_INTENT_ACCEPT},
+		{"Pourquoi pas, j'accepte.", CM_INTENT_ACCEPT},
+		{"Why not, I accept.", CM_INTENT_ACCEPT},
+		{"Je ne peux qu'accepter.", CM_INTENT_ACCEPT},
+		{"De plus, j'accepte.", CM_INTENT_ACCEPT},
+		{"Je n'ai aucune objection.", CM_INTENT_ACCEPT},
+		{"Pas vraiment d'accord.", CM_INTENT_REFUSE},
+		{"Je ne suis pas du tout d'accord.", CM_INTENT_REFUSE},
+		{"Ce n'est plus ok pour moi.", CM_INTENT_REFUSE},
+		{"I do not want to accept this.", CM_INTENT_REFUSE},
+		/* a question is not an answer */
+		{"C'est bon ?", CM_INTENT_NONE},
+		{"OK?", CM_INTENT_NONE},
+		{"Is this for the tech role? Yes, I accept.", CM_INTENT_ACCEPT},
+		{"No, go ahead.", CM_INTENT_BOTH},
+		{"Pas de souci, je refuse.", CM_INTENT_BOTH},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char why[CM_REASON_MAX + 1] = "";
+		cm_intent got = reply_intent(cases[i].text, why, sizeof why);
+		if (got != cases[i].want)
+			print_error("'%s': got %d, wanted %d\n", cases[i].text, got, cases[i].want);
+		assert_int_equal(got, cases[i].want);
+		/* no decision: the reason says how to answer */
+		if (got == CM_INTENT_NONE || got == CM_INTENT_BOTH)
+			assert_non_null(strstr(why, "reply with ACCEPT or REFUSE"));
 	}
 }
 
@@ -216,7 +360,7 @@ int main(void)
 	g_strfreev(lines);
 	g_free(tsv);
 
-	size_t n = cases->len + 2;
+	size_t n = cases->len + 4;
 	struct CMUnitTest *tests = g_new0(struct CMUnitTest, n);
 	for (guint i = 0; i < cases->len; i++) {
 		fixture_case *fc = cases->pdata[i];
@@ -228,6 +372,10 @@ int main(void)
 	tests[cases->len].test_func = intent_words_in_french_and_english;
 	tests[cases->len + 1].name = "bad_input_in_bounded_time_and_memory";
 	tests[cases->len + 1].test_func = bad_input_in_bounded_time_and_memory;
+	tests[cases->len + 2].name = "opening_is_what_comes_before_the_sign_off";
+	tests[cases->len + 2].test_func = opening_is_what_comes_before_the_sign_off;
+	tests[cases->len + 3].name = "intent_from_the_opening_only";
+	tests[cases->len + 3].test_func = intent_from_the_opening_only;
 	int rc = _cmocka_run_group_tests("reply", tests, n, NULL, NULL);
 	g_free(tests);
 	g_ptr_array_free(cases, TRUE);

@@ -30,8 +30,15 @@ static void an_existing_store_migrates_keeping_its_rows(void **state)
 	cm_store_opts o1 = {.create = true, .max_version = 1};
 	assert_int_equal(store_open(path, &o1, &old, &err), CM_OK);
 	assert_int_equal(old->ops->schema_version(old), 1);
-	cm_account a = {.nic = "old-ovh", .email = "old@example.com", .lang = "en"};
-	assert_int_equal(old->ops->account_insert(old, &a, 1, &err), CM_OK);
+	/* A row as version 1 wrote it. */
+	sqlite3 *raw;
+	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw,
+				      "INSERT INTO accounts(nic, email, lang, created_at)"
+				      " VALUES('old-ovh', 'old@example.com', 'en', 1)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(raw);
 	/* Version 1 has no replies table yet. */
 	int64_t seen_id;
 	cm_decision d;

@@ -81,6 +81,58 @@ static void the_hash_is_sha256_of_the_raw_bits(void **state)
 	assert_memory_equal(h, want, 4);
 }
 
+static void derived_tokens_are_personal_and_change_with_each_resend(void **state)
+{
+	(void)state;
+	unsigned char k1[32], k2[32];
+	memset(k1, 1, sizeof k1);
+	memset(k2, 2, sizeof k2);
+	cm_token a, again, other_side, next, other_req, other_key;
+	token_derive(k1, sizeof k1, 7, CM_SIDE_FROM, 1, &a);
+	token_derive(k1, sizeof k1, 7, CM_SIDE_FROM, 1, &again);
+	token_derive(k1, sizeof k1, 7, CM_SIDE_TO, 1, &other_side);
+	token_derive(k1, sizeof k1, 7, CM_SIDE_FROM, 2, &next);
+	token_derive(k1, sizeof k1, 8, CM_SIDE_FROM, 1, &other_req);
+	token_derive(k2, sizeof k2, 7, CM_SIDE_FROM, 1, &other_key);
+	/* A reminder recomputes the same token; everything else differs. */
+	assert_memory_equal(a.raw, again.raw, sizeof a.raw);
+	assert_memory_not_equal(a.raw, other_side.raw, sizeof a.raw);
+	assert_memory_not_equal(a.raw, next.raw, sizeof a.raw);
+	assert_memory_not_equal(a.raw, other_req.raw, sizeof a.raw);
+	assert_memory_not_equal(a.raw, other_key.raw, sizeof a.raw);
+	/* The written form is a token like any other, and never the
+	 * placeholder ('U' is no Crockford symbol). */
+	char text[CM_TOKEN_CHARS + 1];
+	cm_token back;
+	token_encode(&a, text);
+	assert_true(token_decode(text, strlen(text), &back));
+	assert_memory_equal(a.raw, back.raw, sizeof a.raw);
+	assert_false(token_decode(CM_TOKEN_PLACEHOLDER, CM_TOKEN_CHARS, &back));
+}
+
+static void only_our_signature_makes_a_bounce_address(void **state)
+{
+	(void)state;
+	unsigned char key[32], other[32];
+	memset(key, 3, sizeof key);
+	memset(other, 4, sizeof other);
+	char sig[CM_BOUNCE_SIG_CHARS + 1], lower[CM_BOUNCE_SIG_CHARS + 1];
+	token_bounce_sig(key, sizeof key, 42, sig);
+	assert_int_equal(strlen(sig), CM_BOUNCE_SIG_CHARS);
+	assert_true(token_bounce_sig_ok(key, sizeof key, 42, sig));
+	for (int i = 0; i <= CM_BOUNCE_SIG_CHARS; i++)
+		lower[i] = (char)g_ascii_tolower(sig[i]);
+	assert_true(token_bounce_sig_ok(key, sizeof key, 42, lower)); /* addresses lose their case */
+	assert_false(token_bounce_sig_ok(key, sizeof key, 43, sig));  /* another mail's id */
+	assert_false(token_bounce_sig_ok(other, sizeof other, 42, sig)); /* another secret */
+	assert_false(token_bounce_sig_ok(key, sizeof key, 42, ""));   /* no signature: bounces+42@ */
+	char altered[CM_BOUNCE_SIG_CHARS + 1];
+	memcpy(altered, sig, sizeof altered);
+	altered[3] = altered[3] == 'A' ? 'B' : 'A';
+	assert_false(token_bounce_sig_ok(key, sizeof key, 42, altered));
+	assert_false(token_bounce_sig_ok(key, 0, 42, sig)); /* no secret: nothing is ours */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -89,6 +141,8 @@ int main(void)
 		cmocka_unit_test(reading_ignores_case_spaces_hyphens_and_maps_look_alikes),
 		cmocka_unit_test(malformed_tokens_are_refused),
 		cmocka_unit_test(the_hash_is_sha256_of_the_raw_bits),
+		cmocka_unit_test(derived_tokens_are_personal_and_change_with_each_resend),
+		cmocka_unit_test(only_our_signature_makes_a_bounce_address),
 	};
 	return cmocka_run_group_tests_name("token", tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
-/* json.h - a small streaming JSON writer for contactctl --json output. */
-#ifndef CLI_JSON_H
-#define CLI_JSON_H
+/* json.h - a small streaming JSON writer: contactctl --json output and the
+ * bodies of the events (SPEC section 7). */
+#ifndef CM_JSON_H
+#define CM_JSON_H
 
 #include <glib.h>
 #include <stdbool.h>
