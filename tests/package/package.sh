@@ -44,6 +44,8 @@ eq "its shell is nologin" "/usr/sbin/nologin" "$(getent passwd contact-milter | 
 
 # Files, owners and modes.
 eq "the configuration is root:contact-milter 0640" "root:contact-milter 640" "$(stat -c '%U:%G %a' "$CONFF" 2>&1)"
+eq "the secret is made, root:contact-milter 0640, 32 bytes" "root:contact-milter 640 32" \
+	"$(stat -c '%U:%G %a %s' /etc/contact-milter/secret 2>&1)"
 eq "dpkg knows it as a conffile" "$CONFF" "$(dpkg-query -W -f='${Conffiles}' contact-milter | awk '{print $1}' | grep -x "$CONFF")"
 eq "/var/lib/contact-milter is contact-milter's, 0750" "contact-milter:contact-milter 750" "$(stat -c '%U:%G %a' /var/lib/contact-milter 2>&1)"
 eq "the socket directory in Postfix's chroot is contact-milter:postfix 0750" "contact-milter:postfix 750" \
