@@ -23,14 +23,17 @@ CLI_SRC := $(wildcard cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 MILTER_SRC := $(wildcard milter/*.c)
 MILTER_OBJ := $(MILTER_SRC:%.c=$(BUILD)/%.o)
+WEB_SRC := $(wildcard web/*.c)
+WEB_OBJ := $(WEB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all check demo bench install clean deps unit-bins bench-bins fuzz deb check-package
 
-all: $(BUILD)/libcontactcore.a $(BUILD)/contactctl $(if $(MILTER_SRC),$(BUILD)/contact-milter)
+all: $(BUILD)/libcontactcore.a $(BUILD)/contactctl $(if $(MILTER_SRC),$(BUILD)/contact-milter) \
+	$(if $(WEB_SRC),$(BUILD)/contact-web)
 
-$(BUILD)/%.o: %.c $(wildcard core/*.h cli/*.h milter/*.h tests/unit/*.h)
+$(BUILD)/%.o: %.c $(wildcard core/*.h cli/*.h milter/*.h web/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Icli -c $< -o $@
 
@@ -42,6 +45,19 @@ $(BUILD)/contactctl: $(CLI_OBJ) $(BUILD)/libcontactcore.a
 
 $(BUILD)/contact-milter: $(MILTER_OBJ) $(BUILD)/libcontactcore.a
 	$(CC) $(SAN) -o $@ $(MILTER_OBJ) $(BUILD)/libcontactcore.a $(LIBS_ALL) -lmilter -lpthread
+
+# The page daemon: libmicrohttpd's own flags for its files only.
+$(WEB_OBJ): CFLAGS_ALL += $(shell pkg-config --cflags libmicrohttpd)
+$(BUILD)/contact-web: $(WEB_OBJ) $(BUILD)/libcontactcore.a
+	$(CC) $(SAN) -o $@ $(WEB_OBJ) $(BUILD)/libcontactcore.a $(LIBS_ALL) $(shell pkg-config --libs libmicrohttpd) -lpthread
+
+# The page's renderer and states, without HTTP (no libmicrohttpd needed).
+WEB_PAGE_OBJ := $(BUILD)/web/render.o $(BUILD)/web/view.o
+$(BUILD)/tests/test_web_page: $(BUILD)/tests/web/test_web_page.o $(WEB_PAGE_OBJ) $(BUILD)/libcontactcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LIBS_ALL) -lcmocka
+
+$(BUILD)/tests/web/test_web_page.o: CFLAGS_ALL += -Iweb
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcontactcore.a
 	@mkdir -p $(dir $@)
@@ -59,9 +75,15 @@ $(BUILD)/bench/ref_milter: $(BUILD)/tests/bench/ref_milter.o
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ -lmilter -lpthread
 
-bench-bins: $(BUILD)/bench/bench_tool $(BUILD)/bench/ref_milter
+$(BUILD)/bench/ref_web: $(BUILD)/tests/bench/ref_web.o
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(shell pkg-config --libs libmicrohttpd) -lpthread
 
-unit-bins: $(UNIT_BIN) $(BUILD)/tests/corpus_dump
+$(BUILD)/tests/bench/ref_web.o: CFLAGS_ALL += $(shell pkg-config --cflags libmicrohttpd)
+
+bench-bins: $(BUILD)/bench/bench_tool $(BUILD)/bench/ref_milter $(BUILD)/bench/ref_web
+
+unit-bins: $(UNIT_BIN) $(BUILD)/tests/corpus_dump $(if $(WEB_SRC),$(BUILD)/tests/test_web_page)
 
 # Installs the Debian packages the build and the tests need when run as root.
 deps:
@@ -112,6 +134,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/contact-milter/templates
 	install -m 755 $(BUILD)/contactctl $(DESTDIR)$(PREFIX)/bin/contactctl
 	$(if $(MILTER_SRC),install -m 755 $(BUILD)/contact-milter $(DESTDIR)$(PREFIX)/sbin/contact-milter)
+	$(if $(WEB_SRC),install -m 755 $(BUILD)/contact-web $(DESTDIR)$(PREFIX)/sbin/contact-web)
 	cp -R config/templates/fr config/templates/en $(DESTDIR)$(PREFIX)/share/contact-milter/templates/
 	install -d $(DESTDIR)$(PREFIX)/share/doc/contact-milter
 	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/contact-milter/

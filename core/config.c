@@ -312,13 +312,21 @@ static void derive(cm_config *cfg)
 	}
 }
 
-cm_config *config_defaults(void)
+/* The table's defaults, not yet derived: validate_url still names
+ * {base_url}, expanded once the file's web.base_url is known. */
+static cm_config *defaults_raw(void)
 {
 	cm_config *cfg = g_new0(cm_config, 1);
 	for (size_t i = 0; i < NKEYS; i++) {
 		const char *bad = value_set(cfg, &keys[i], keys[i].def);
 		g_assert(bad == NULL);
 	}
+	return cfg;
+}
+
+cm_config *config_defaults(void)
+{
+	cm_config *cfg = defaults_raw();
 	derive(cfg);
 	return cfg;
 }
@@ -425,7 +433,7 @@ cm_status config_load(const char *path, cm_config **out, cm_err *err)
 		st = cm_err_set(err, CM_ERR_USAGE, "%s: %s", path, gerr->message);
 		goto out;
 	}
-	cfg = config_defaults();
+	cfg = defaults_raw();
 	for (size_t i = 0; i < NKEYS; i++) {
 		char *v = g_key_file_get_value(kf, keys[i].group, keys[i].key, NULL);
 		if (!v)

@@ -3,7 +3,11 @@
  * templates.dir/LANG/KIND.txt (first line "Subject: ...", a blank line, the
  * text body) and KIND.html (the HTML body).  Placeholders are {name}; an
  * unknown one is an error naming the template, so an operator's typo never
- * reaches a contact.
+ * reaches a contact.  The values are worded in the mail's language: roles
+ * with singular or plural forms, dates in words in templates.timezone,
+ * service kinds and reasons translated, the recipient spoken to as "you".
+ * The text part is wrapped at 72 columns; both parts go out 8bit with no
+ * line over 998 bytes, so the token placeholder stays literal.
  */
 #ifndef CM_MAIL_H
 #define CM_MAIL_H
@@ -22,10 +26,14 @@ typedef struct {
 	const cm_party *party;      /* the recipient's side of the request */
 	const cm_party *other;      /* the other contact */
 	const char *token;          /* validation only: 26 characters */
-	const GArray *services;     /* cm_service, for done mails */
-	const char *reason;         /* refused, failed, notice */
+	const GArray *services;     /* cm_service: every service of the group (all request mails) */
+	const char *reason;         /* a reason code (mail_reason_text): refused, cancelled, expired, failed, notice */
 	const char *in_reply_to;    /* notice: Message-ID of the mail answered */
-	const char *subject_extra;  /* notice: the subject answered */
+	/* Account names (cm_account.name) for greetings; NULL or "" = unknown,
+	 * the NIC is used instead. */
+	const char *name;           /* the recipient's (party's) account */
+	const char *other_name;     /* the other contact's account */
+	const char *asker_name;     /* req->asked_by's account */
 } cm_mail_ctx;
 
 /* Build the whole RFC 5322 message (CRLF line ends) for outbox item id.
@@ -39,6 +47,14 @@ cm_status mail_compose(const cm_config *cfg, const cm_mail_ctx *ctx, int64_t id,
  * start (contact-milter -n) rather than by a contact.  err names the first
  * template at fault. */
 cm_status mail_check_templates(const cm_config *cfg, cm_err *err);
+
+/* The words of a reason code stored on a request or given to a notice
+ * ("refused_by:NIC", "cancelled_by:NIC", "expired", "billing_no_longer_met",
+ * "not_holder:ROLE", "no_intent", "unknown_token", ...) as one or two
+ * sentences in lang ("fr" or "en"; anything else reads as "fr").  An
+ * unknown or empty code gives a generic sentence in that language, never
+ * the code itself.  g_malloc'd, never NULL. */
+char *mail_reason_text(const char *code, const char *lang);
 
 /* Initialise GMime once per process (thread-safe). */
 void mail_init(void);

@@ -19,41 +19,67 @@ static cm_status lang_of(cm_core *c, const char *nic, const char **lang, cm_err 
 	return st == CM_ERR_NOTFOUND ? CM_OK : st;
 }
 
-/* Queue a mail of kind to one party of req (services: for done mails).
- * with_token: the mail carries the party's current token (validation). */
+/* The account name mails greet nic by: "" when unknown (the NIC then).
+ * A store failure fails the step. */
+static cm_status name_of(cm_core *c, const char *nic, char name[CM_NAME_MAX + 1], cm_err *err)
+{
+	cm_account a;
+	name[0] = '\0';
+	if (!nic || !*nic)
+		return CM_OK;
+	cm_status st = c->st->ops->account_get(c->st, nic, &a, err);
+	if (st == CM_OK)
+		memcpy(name, a.name, CM_NAME_MAX + 1);
+	return st == CM_ERR_NOTFOUND ? CM_OK : st;
+}
+
+/* Queue a mail of kind to one party of req.  services: the group's, when
+ * the caller has read them; read here otherwise (every request mail lists
+ * them).  with_token: the mail carries the party's current token
+ * (validation, reminder). */
 static cm_status notify(cm_core *c, cm_mail_kind kind, const cm_request *req, const cm_party *to,
 			const cm_party *other, bool with_token, const char *reason, const GArray *services,
 			int64_t now, cm_err *err)
 {
+	char name[CM_NAME_MAX + 1], other_name[CM_NAME_MAX + 1], asker_name[CM_NAME_MAX + 1];
+	GArray *own = NULL;
 	const char *lang;
-	cm_status st = lang_of(c, to->nic, &lang, err);
-	if (st)
+	cm_status st;
+	if ((st = lang_of(c, to->nic, &lang, err)) || (st = name_of(c, to->nic, name, err)) ||
+	    (st = name_of(c, other ? other->nic : NULL, other_name, err)) ||
+	    (st = name_of(c, req ? req->asked_by : NULL, asker_name, err)))
 		return st;
+	if (!services && req) {
+		own = g_array_new(FALSE, FALSE, sizeof(cm_service));
+		if ((st = c->st->ops->service_list(c->st, req->group, own, err))) {
+			g_array_free(own, TRUE);
+			return st;
+		}
+	}
 	cm_mail_ctx ctx = {
 		.kind = kind, .lang = lang, .rcpt = to->email, .req = req, .party = to,
-		.other = other, .token = with_token ? CM_TOKEN_PLACEHOLDER : NULL, .services = services,
-		.reason = reason,
+		.other = other, .token = with_token ? CM_TOKEN_PLACEHOLDER : NULL, .services = own ? own : services,
+		.reason = reason, .name = name, .other_name = other_name, .asker_name = asker_name,
 	};
-	return outbox_enqueue(c->st, c->cfg, &ctx, to->nic, with_token ? (int)to->side : -1, to->token_serial, now,
-			      NULL, err);
+	st = outbox_enqueue(c->st, c->cfg, &ctx, to->nic, with_token ? (int)to->side : -1, to->token_serial, now,
+			    NULL, err);
+	if (own)
+		g_array_free(own, TRUE);
+	return st;
 }
 
-/* Tell both contacts; a done mail lists the group's services, read once. */
+/* Tell both contacts; the group's services, which every mail lists, are
+ * read once for the two. */
 static cm_status notify_both(cm_core *c, cm_mail_kind kind, const cm_request *req, const cm_party p[2],
 			     const char *reason, int64_t now, cm_err *err)
 {
-	GArray *services = NULL;
-	cm_status st = CM_OK;
-	if (kind == CM_MAIL_DONE) {
-		services = g_array_new(FALSE, FALSE, sizeof(cm_service));
-		st = c->st->ops->service_list(c->st, req->group, services, err);
-	}
+	GArray *services = g_array_new(FALSE, FALSE, sizeof(cm_service));
+	cm_status st = c->st->ops->service_list(c->st, req->group, services, err);
 	if (st == CM_OK)
 		st = notify(c, kind, req, &p[CM_SIDE_FROM], &p[CM_SIDE_TO], false, reason, services, now, err);
 	if (st == CM_OK)
 		st = notify(c, kind, req, &p[CM_SIDE_TO], &p[CM_SIDE_FROM], false, reason, services, now, err);
-	if (services)
-		g_array_free(services, TRUE);
+	g_array_free(services, TRUE);
 	return st;
 }
 

@@ -32,7 +32,7 @@ for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_suite "$(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=TAP "$t"
 done
-for t in tests/cli/*.sh tests/corpus/*.sh tests/milter/*.sh tests/e2e/*.sh; do
+for t in tests/cli/*.sh tests/corpus/*.sh tests/milter/*.sh tests/e2e/*.sh tests/web/*.sh; do
 	[ -f "$t" ] || continue
 	run_suite "$(basename "$t" .sh)" sh "$t"
 done

@@ -14,8 +14,10 @@ RES="$T/results"
 : >"$RES"
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	ORD=300 ROUNDS=3 REPLIES=120 SMALL=10000 BIG=50000 DECIDE=200 OUTBOX=200 RSS_N=1200
+	WEB_SECS=3 WEB_N=300 WEB_POST=200
 else
 	ORD=2000 ROUNDS=3 REPLIES=1000 SMALL=10000 BIG=1000000 DECIDE=1000 OUTBOX=1000 RSS_N=10000
+	WEB_SECS=10 WEB_N=2000 WEB_POST=1000
 fi
 say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 put() { echo "$1=$2" >>"$RES"; }
@@ -174,6 +176,44 @@ put dec_s_small "$(median <"$T/dec_small")"
 put dec_s_big "$(median <"$T/dec_big")"
 put dec_small_n "$SMALL"
 put dec_big_n "$BIG"
+
+# 6. the page behind the link: contact-web against libmicrohttpd serving a
+# static page of the same size, same thread pool, same load (wrk); then
+# decisions through the page's form.
+say "6. page: GET for ${WEB_SECS}s x $ROUNDS rounds against a static page; $WEB_POST decisions through the form"
+WPORT=$(free_port)
+RPORT=$(free_port)
+"$B/bench_tool" setup "$CONF" "$WEB_N" "$T/web.tsv" 2>/dev/null
+sed -e "/^validate_url = /d" "$CONF" >"$T/web.conf"
+printf '[web]\nlisten = 127.0.0.1:%s\nbase_url = http://127.0.0.1:%s\n' "$WPORT" "$WPORT" >>"$T/web.conf"
+chown nobody "$T" "$T"/contacts.db*
+"$top/$BUILD/contact-web" -f -u nobody -c "$T/web.conf" 2>>"$T/web.log" &
+PIDS="$PIDS $!"
+wait_port "$WPORT" || { echo "bench: contact-web did not start" >&2; exit 0; }
+cut -f3 "$T/web.tsv" | sed 's|^|/v/|' >"$T/web_paths"
+curl -s -o "$T/page.html" "http://127.0.0.1:$WPORT$(head -n 1 "$T/web_paths")"
+"$B/ref_web" "$RPORT" "$T/page.html" 8 &
+PIDS="$PIDS $!"
+wait_port "$RPORT"
+wrk_rate() { # URL: requests a second, with no error answer counted
+	WEB_PATHS="$T/web_paths" wrk -t 2 -c 16 -d "${WEB_SECS}s" -s "$top/tests/bench/web_paths.lua" "$1" 2>/dev/null |
+		awk '/^Requests\/sec/ {r = $2} /Non-2xx/ {bad = $NF} END {print (bad ? 0 : r)}'
+}
+printf '/\n' >"$T/ref_paths"
+for r in $(seq 1 "$ROUNDS"); do
+	wrk_rate "http://127.0.0.1:$WPORT" >>"$T/web_get"
+	WEB_PATHS="$T/ref_paths" wrk -t 2 -c 16 -d "${WEB_SECS}s" "http://127.0.0.1:$RPORT/" 2>/dev/null |
+		awk '/^Requests\/sec/ {print $2}' >>"$T/ref_get"
+done
+put web_get_rate "$(median <"$T/web_get")"
+put ref_get_rate "$(median <"$T/ref_get")"
+put web_page_bytes "$(wc -c <"$T/page.html")"
+# Decisions: each POST is one durable commit (and a queued mail).
+cut -f5 "$T/web.tsv" | head -n "$WEB_POST" >"$T/web_post"
+set -- $(python3 "$top/tests/bench/web_load.py" post "$WPORT" "$T/web_post" 8)
+put web_post_n "$2"
+put web_post_rate "$(echo "$2 $3" | awk '{printf "%.2f", $1 / $2}')"
+put web_post_recorded "$(sqlite3 "$T/contacts.db" "SELECT COUNT(*) FROM parties WHERE via = 'web'")"
 
 say "report"
 python3 "$top/tests/bench/report.py" "$RES" "$top/$BUILD/bench.json"

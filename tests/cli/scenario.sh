@@ -15,11 +15,12 @@ A=$(token_for 1 alice@example.com)
 B=$(token_for 1 bob@example.net)
 eq "the two tokens are 26 characters and differ" "26 26 yes" "${#A} ${#B} $([ "$A" != "$B" ] && echo yes)"
 mail_text 1 >"$T/mail1"
-check "the validation mail to alice has her token and both answer addresses" \
-	sh -c "grep -q 'Votre jeton personnel : $A' '$T/mail1' && grep -q 'validation+accept-$A@contacts.example.com' '$T/mail1' &&
-	grep -q 'validation+refuse-$A@contacts.example.com' '$T/mail1'"
-check "alice reads French: who asked what, for which group, and the other contact" \
-	grep -q "le(s) rôle(s) technique passe(nt) de alice-ovh à bob-ovh" "$T/mail1"
+check "the validation mail to alice has her code and the three answer addresses" \
+	sh -c "grep -q 'Votre code de validation personnel' '$T/mail1' && grep -qx '    $A' '$T/mail1' &&
+	grep -q 'validation+accept-$A@contacts.example.com' '$T/mail1' &&
+	grep -q 'validation+refuse-$A@contacts.example.com' '$T/mail1' && grep -q 'validation+report-$A@contacts.example.com' '$T/mail1'"
+check "alice reads French: she asked, as 'vous', that the technical role of the group move to bob" \
+	sh -c "tr -s '\\n ' '  ' <'$T/mail1' | grep -q 'Vous avez demandé que le rôle technique du groupe téléphonie g1-ovh-1 passe de votre compte alice-ovh au compte bob-ovh.'"
 mail_text 1 html >"$T/mail1.html"
 check "the HTML alternative carries the one-click mailto answers" \
 	grep -q "href=\"mailto:validation+refuse-$A@contacts.example.com\"" "$T/mail1.html"

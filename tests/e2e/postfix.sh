@@ -29,7 +29,7 @@ wait_sink alice@example.com 1 && wait_sink bob@example.net 1
 VA=$(validation_for alice@example.com)
 VB=$(validation_for bob@example.net)
 eq "1. alice (French) and bob (English) each receive their validation mail through Postfix" "yes yes" \
-	"$([ -n "$VA" ] && $MT subject "$VA" | grep -q 'votre validation est demandée' && echo yes) $([ -n "$VB" ] && $MT subject "$VB" | grep -q 'your approval is requested' && echo yes)"
+	"$([ -n "$VA" ] && $MT subject "$VA" | grep -q 'votre accord est demandé' && echo yes) $([ -n "$VB" ] && $MT subject "$VB" | grep -q 'your approval is requested' && echo yes)"
 TA=$($MT token "$VA")
 TB=$($MT token "$VB")
 $MT text "$VA" >"$T/va.txt"
@@ -45,8 +45,8 @@ eq "1. bob's one-click accept address is taken (250)" "250" "$(code)"
 eq "1. the group changed: bob is its tech contact" "done bob-ovh" \
 	"$(req_field 1 .state) $("$CTL" --json group show g1-ovh-1 | jq -r .tech)"
 check "1. alice receives the done mail" wait_sink alice@example.com 1 "effectué"
-check "1. bob receives the done mail" wait_sink bob@example.net 1 ": done"
-f=$(sink_mails bob@example.net ": done" | head -1)
+check "1. bob receives the done mail" wait_sink bob@example.net 1 ": change completed"
+f=$(sink_mails bob@example.net ": change completed" | head -1)
 check "1. the done mail lists the group's services" sh -c "$MT text '$f' | grep -q '0033972101010 (number)'"
 check "1. replies to the validation address are discarded, never delivered" \
 	sh -c "! grep -l '^X-Rcpt-Args: <validation' $T/sink/* >/dev/null 2>&1"
@@ -86,7 +86,8 @@ eq "4. a DSN to the mail's signed bounces+ID-SIG address is taken quietly (250)"
 eq "4. the bounce is visible in request show, the outbox item marked" "true bounced" \
 	"$(req_field 3 '.parties[1].bouncing') $("$CTL" --json outbox list --state bounced | jq -r ".[] | select(.id == $oid) | .state")"
 sleep 1.5
-eq "4. no mail was sent back for either" "$n_before" "$(ls "$T/sink" | wc -l)"
+eq "4. nothing was sent back to either sender; alice, who asked, is told of the bounce (rule 12)" \
+	"$((n_before + 1)) 1" "$(ls "$T/sink" | wc -l) $(grep -l '^X-Rcpt-Args: <alice@example.com>' $(ls -t "$T"/sink/* | head -1) | wc -l)"
 
 # 5. the milter killed during a session: 4xx, then the retry is recorded once
 "$CTL" account set carol-ovh --email carol@example.org >/dev/null

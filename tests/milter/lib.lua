@@ -73,7 +73,7 @@ end
 function french_reply(first_line)
 	return first_line .. "\r\n\r\nLe jeu. 26 nov. 2026 à 09:00, Telephony contacts <no-reply@contacts.example.com>\r\n" ..
 		"a écrit :\r\n> Pour répondre : « J'accepte » ou « Je refuse » en première ligne.\r\n" ..
-		"> Votre jeton personnel : " .. (TOKEN or "") .. "\r\n"
+		"> Votre code de validation personnel : " .. (TOKEN or "") .. "\r\n"
 end
 
 -- The reason the milter logged for its last refusal (LOG is its log file).
