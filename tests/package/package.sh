@@ -59,26 +59,33 @@ for page in contact-milter.8 contactctl.8 contact-web.8 contact-milter.conf.5; d
 	check "man $sec $name is installed" test -n "$(man -w "$sec" "$name" 2>/dev/null | grep "^/usr/share/man/man$sec/$page")"
 done
 
-# The unit.
+# The units.
+for d in contact-milter contact-web; do
+	unit=/lib/systemd/system/$d.service
+	eq "$d.service runs /usr/sbin/$d -f as contact-milter" "/usr/sbin/$d -f contact-milter" \
+		"$(sed -n 's/^ExecStart=//p' "$unit") $(sed -n 's/^User=//p' "$unit")"
+	score=$(systemd-analyze security --offline=yes "$unit" 2>/dev/null |
+		sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) \([A-Z]*\).*/\1 \2/p')
+	case "$score" in
+	[0-3].*\ OK | 4.0\ OK) ok "systemd-analyze security $d.service: $score (OK band, at most 4.0)" ;;
+	*) nok "systemd-analyze security $d.service: OK band, at most 4.0" "got: '$score'" ;;
+	esac
+	expect "systemd-analyze verify finds nothing wrong in $d.service" 0 "" sh -c "! systemd-analyze verify $unit 2>&1 | grep ."
+done
 UNIT=/lib/systemd/system/contact-milter.service
-eq "the unit runs /usr/sbin/contact-milter -f as contact-milter" "/usr/sbin/contact-milter -f contact-milter" \
-	"$(sed -n 's/^ExecStart=//p' "$UNIT") $(sed -n 's/^User=//p' "$UNIT")"
-score=$(systemd-analyze security --offline=yes "$UNIT" 2>/dev/null | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) \([A-Z]*\).*/\1 \2/p')
-case "$score" in
-[0-3].*\ OK | 4.0\ OK) ok "systemd-analyze security: $score (OK band, at most 4.0)" ;;
-*) nok "systemd-analyze security: OK band, at most 4.0" "got: '$score'" ;;
-esac
-expect "systemd-analyze verify finds nothing wrong in the unit" 0 "" sh -c "! systemd-analyze verify $UNIT 2>&1 | grep ." 
 
 # As the service, the way the unit runs it.
 as_service() { setpriv --reuid=contact-milter --regid=contact-milter --init-groups "$@"; }
 expect "contactctl init as the service user" 0 "" as_service contactctl init
 expect "contact-milter -n as the service user" 0 "configuration $CONFF OK" as_service contact-milter -n
-if contact-milter --help 2>&1 | grep -q -- '-V'; then
-	expect "contact-milter -V prints the version" 0 "0.1" contact-milter -V
-else
-	echo "# contact-milter has no -V in this build: not tested"
-fi
+expect "contact-web -n as the service user" 0 "" as_service contact-web -n
+for d in contact-milter contact-web; do
+	if $d --help 2>&1 | grep -q -- '-V'; then
+		expect "$d -V prints its name and version" 0 "$d" $d -V
+	else
+		echo "# $d has no -V in this build: not tested"
+	fi
+done
 # setpriv execs the daemon: $! is the daemon's PID.
 setpriv --reuid=contact-milter --regid=contact-milter --init-groups contact-milter -f >/dev/null 2>"$T/daemon.log" &
 DAEMON_PID=$!
@@ -101,7 +108,7 @@ eq "no user contact-milter left" "" "$(getent passwd contact-milter)"
 eq "no group contact-milter left" "" "$(getent group contact-milter)"
 eq "not in group postfix any more" "" "$(getent group postfix | cut -d: -f4 | tr ',' '\n' | grep -x contact-milter)"
 for p in /etc/contact-milter /var/lib/contact-milter /var/spool/postfix/contact-milter /usr/sbin/contact-milter \
-	/usr/bin/contactctl /usr/share/contact-milter /usr/share/man/man8/contact-milter.8.gz "$UNIT"; do
+	/usr/sbin/contact-web /lib/systemd/system/contact-web.service /usr/bin/contactctl /usr/share/contact-milter /usr/share/man/man8/contact-milter.8.gz "$UNIT"; do
 	check "$p is gone" test ! -e "$p"
 done
 finish
