@@ -27,10 +27,14 @@ else
 	nok "Debian's sendmail-bin and sendmail-cf unpacked in build/sendmail-deb" "$(cat "$SM_DIR/download.log" 2>/dev/null)"
 	finish
 fi
-version=$("$SM" -d0.1 -bt -C /dev/null </dev/null 2>&1 | sed -n 's/^Version //p')
+# in_uts CMD...: in its own UTS namespace with a qualified host name; with an
+# unqualified one ("vm") Sendmail sleeps a minute at start trying to qualify it.
+in_uts() { unshare -u sh -c 'hostname mx.contacts.example.com && exec "$@"' sh "$@"; }
+in_uts "$SM" -d0.1 -bt -C /dev/null </dev/null >"$T/version" 2>&1
+version=$(sed -n 's/^Version //p' "$T/version")
 case "$version" in
 8.1[7-9]*) ok "it runs: Sendmail $version" ;;
-*) nok "it runs: Sendmail 8.17 or later" "$("$SM" -d0.1 -bt -C /dev/null </dev/null 2>&1 | head -3)" ;;
+*) nok "it runs: Sendmail 8.17 or later" "$(head -3 "$T/version")" ;;
 esac
 
 # The README's line, in the block after <!-- readme-recipe: sendmail.mc -->.
@@ -78,9 +82,8 @@ m4 "$T/sm/test.mc" >"$T/sm/sendmail.cf" 2>"$T/sm/m4.err"
 eq "m4 builds sendmail.cf with the README's filter" "Xcontact-milter, S=unix:$T/milter.sock, F=T, T=S:30s;R:60s;E:5m" \
 	"$(grep '^Xcontact-milter' "$T/sm/sendmail.cf")"
 
-# In its own UTS namespace with a qualified host name: an unqualified one
-# ("vm") makes Sendmail sleep a minute at start trying to qualify it.
-unshare -u sh -c "hostname mx.contacts.example.com && exec '$SM' -bD -C '$T/sm/sendmail.cf'" >"$T/sm/sendmail.log" 2>&1 &
+# Not through in_uts, a function: $! must be the daemon's own PID (unshare and sh exec it).
+unshare -u sh -c 'hostname mx.contacts.example.com && exec "$@"' sh "$SM" -bD -C "$T/sm/sendmail.cf" >"$T/sm/sendmail.log" 2>&1 &
 SM_PID=$!
 if wait_port "$SMTPD"; then ok "sendmail -bD listens on 127.0.0.1:$SMTPD"; else nok "sendmail -bD listens" "$(cat "$T/sm/sendmail.log")"; finish; fi
 
