@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "request_json.h"
 
 int cmd_init(cli *c, int argc, char **argv)
 {
@@ -225,28 +226,7 @@ int cmd_group_show(cli *c, int argc, char **argv)
 	if (c->json) {
 		json_w w;
 		json_init(&w);
-		json_obj(&w);
-		json_key(&w, "group");
-		json_str(&w, g.name);
-		json_key(&w, "admin");
-		json_str(&w, g.admin);
-		json_key(&w, "tech");
-		json_str(&w, g.tech);
-		json_key(&w, "billing");
-		json_str(&w, g.billing);
-		json_key(&w, "services");
-		json_arr(&w);
-		for (guint i = 0; i < sv->len; i++) {
-			cm_service *s = &g_array_index(sv, cm_service, i);
-			json_obj(&w);
-			json_key(&w, "name");
-			json_str(&w, s->name);
-			json_key(&w, "kind");
-			json_str(&w, s->kind);
-			json_obj_end(&w);
-		}
-		json_arr_end(&w);
-		json_obj_end(&w);
+		group_json_write(&w, &g, sv);
 		cli_json_print(&w);
 	} else {
 		printf("group    %s\nadmin    %s\ntech     %s\nbilling  %s\nservices %u\n", g.name, g.admin, g.tech,

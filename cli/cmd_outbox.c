@@ -11,7 +11,7 @@ int cmd_outbox_list(cli *c, int argc, char **argv)
 {
 	char *state_s = NULL;
 	GOptionEntry e[] = {
-		{"state", 0, 0, G_OPTION_ARG_STRING, &state_s, "only mail in this state", "queued|sent|failed|bounced"},
+		{"state", 0, 0, G_OPTION_ARG_STRING, &state_s, "only mail in this state", "queued|sending|sent|failed|bounced|withdrawn"},
 		G_OPTION_ENTRY_NULL,
 	};
 	cm_err err = {0};
@@ -19,7 +19,7 @@ int cmd_outbox_list(cli *c, int argc, char **argv)
 	GArray *list = g_array_new(FALSE, FALSE, sizeof(cm_outbox_item));
 	int rc = cli_parse(c, &argc, &argv, e, "", 0, 0);
 	if (rc == 0 && state_s && (state = cm_out_state_parse(state_s)) < 0)
-		rc = cli_usage(c, "unknown state '%s': expected queued, sending, sent, failed or bounced", state_s);
+		rc = cli_usage(c, "unknown state '%s': expected queued, sending, sent, failed, bounced or withdrawn", state_s);
 	if (rc == 0 && !(rc = cli_open(c, false))) {
 		if (c->st->ops->outbox_list(c->st, state, 0, list, &err)) {
 			rc = cli_fail(c, &err);

@@ -1,5 +1,6 @@
 /* config.c - the declarative key table and the INI reader (GLib key files). */
 #include "config.h"
+#include "mail.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -457,6 +458,9 @@ cm_status config_load(const char *path, cm_config **out, cm_err *err)
 		st = CM_OK; /* contactctl init makes it; whoever needs it says so */
 	if (st)
 		goto out;
+	/* Parsed once here, not at each mail (and again with a reload). */
+	if (mail_templates_load(cfg->templates_dir, &cfg->templates, NULL) != CM_OK)
+		cfg->templates = NULL;
 	*out = cfg;
 	cfg = NULL;
 out:
@@ -478,6 +482,7 @@ void config_free(cm_config *cfg)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (!is_int_type(keys[i].type))
 			g_free(*(char **)((char *)cfg + keys[i].offset));
+	mail_templates_free(cfg->templates);
 	g_free(cfg->path);
 	g_free(cfg->from_addr);
 	g_free(cfg->validation_local);

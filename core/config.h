@@ -13,6 +13,9 @@
 
 #define CM_CONFIG_DEFAULT_PATH "/etc/contact-milter/contact-milter.conf"
 
+/* The mail templates read at load (mail_compose.c). */
+typedef struct cm_templates cm_templates;
+
 typedef struct {
 	char *path;
 	/* [milter] */
@@ -65,6 +68,11 @@ typedef struct {
 	 * exists: it signs the events (SPEC section 7). */
 	unsigned char events_secret[64];
 	size_t events_secret_len;
+	/* The templates of templates.dir, read once by config_load when the
+	 * directory holds them all (NULL otherwise: they are then read when a
+	 * mail is composed, and that names what is missing).  A reload reads
+	 * them again with the configuration. */
+	cm_templates *templates;
 } cm_config;
 
 /* The path to read: explicit, else $CONTACT_MILTER_CONF, else the default. */

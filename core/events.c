@@ -45,28 +45,7 @@ cm_status events_queue(cm_core *c, const char *type, const cm_request *req, int6
 			st = c->st->ops->service_list(c->st, req->group, sv, err);
 		if (st == CM_OK) {
 			json_key(&w, "group");
-			json_obj(&w);
-			json_key(&w, "group");
-			json_str(&w, g.name);
-			json_key(&w, "admin");
-			json_str(&w, g.admin);
-			json_key(&w, "tech");
-			json_str(&w, g.tech);
-			json_key(&w, "billing");
-			json_str(&w, g.billing);
-			json_key(&w, "services");
-			json_arr(&w);
-			for (guint i = 0; i < sv->len; i++) {
-				cm_service *s = &g_array_index(sv, cm_service, i);
-				json_obj(&w);
-				json_key(&w, "name");
-				json_str(&w, s->name);
-				json_key(&w, "kind");
-				json_str(&w, s->kind);
-				json_obj_end(&w);
-			}
-			json_arr_end(&w);
-			json_obj_end(&w);
+			group_json_write(&w, &g, sv);
 		}
 		g_array_free(sv, TRUE);
 	}

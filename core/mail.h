@@ -56,6 +56,12 @@ cm_status mail_check_templates(const cm_config *cfg, cm_err *err);
  * the code itself.  g_malloc'd, never NULL. */
 char *mail_reason_text(const char *code, const char *lang);
 
+/* Read every template of dir (each kind, each language, text and HTML)
+ * once, for cm_config.templates: composing then reads no file.  err names
+ * the first template missing or unreadable. */
+cm_status mail_templates_load(const char *dir, cm_templates **out, cm_err *err);
+void mail_templates_free(cm_templates *t);
+
 /* Initialise GMime once per process (thread-safe). */
 void mail_init(void);
 

@@ -694,6 +694,59 @@ static cm_status lines_fit(const char *text, const char *tname, cm_err *err)
 	return CM_OK;
 }
 
+/* The templates of one configuration, read once: "LANG/KIND.EXT" -> text. */
+struct cm_templates {
+	GHashTable *files;
+};
+
+static char *template_read_file(const char *path, cm_err *err)
+{
+	char *text = NULL;
+	GError *gerr = NULL;
+	if (!g_file_get_contents(path, &text, NULL, &gerr)) {
+		cm_err_set(err, CM_ERR_USAGE, "cannot read template %s: %s", path, gerr->message);
+		g_error_free(gerr);
+	} else if (!g_utf8_validate(text, -1, NULL)) {
+		cm_err_set(err, CM_ERR_USAGE, "template %s is not valid UTF-8", path);
+		g_free(text);
+		text = NULL;
+	}
+	return text;
+}
+
+cm_status mail_templates_load(const char *dir, cm_templates **out, cm_err *err)
+{
+	static const char *const langs[] = {"fr", "en"}, *const exts[] = {"txt", "html"};
+	cm_templates *t = g_new0(cm_templates, 1);
+	t->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	*out = NULL;
+	for (int k = CM_MAIL_VALIDATION; k <= CM_MAIL_LAST_MAIL; k++)
+		for (size_t l = 0; l < G_N_ELEMENTS(langs); l++)
+			for (size_t e = 0; e < G_N_ELEMENTS(exts); e++) {
+				char *key = g_strdup_printf("%s/%s.%s", langs[l], cm_mail_kind_str((cm_mail_kind)k), exts[e]);
+				char *path = g_build_filename(dir, key, NULL);
+				char *text = template_read_file(path, err);
+				g_free(path);
+				if (!text) {
+					g_free(key);
+					mail_templates_free(t);
+					return CM_ERR_USAGE;
+				}
+				g_hash_table_insert(t->files, key, text);
+			}
+	*out = t;
+	return CM_OK;
+}
+
+void mail_templates_free(cm_templates *t)
+{
+	if (!t)
+		return;
+	g_hash_table_destroy(t->files);
+	g_free(t);
+}
+
+/* A template's text: from the set read at load, else from the disk. */
 static char *template_read(const cm_config *cfg, const char *lang, cm_mail_kind kind, const char *ext,
 			   char **path_out, cm_err *err)
 {
@@ -702,6 +755,15 @@ static char *template_read(const cm_config *cfg, const char *lang, cm_mail_kind 
 	char *text = NULL;
 	GError *gerr = NULL;
 	g_free(name);
+	if (cfg->templates) {
+		char *key = g_strdup_printf("%s/%s.%s", lang, cm_mail_kind_str(kind), ext);
+		const char *cached = g_hash_table_lookup(cfg->templates->files, key);
+		g_free(key);
+		if (cached) {
+			*path_out = path;
+			return g_strdup(cached);
+		}
+	}
 	if (!g_file_get_contents(path, &text, NULL, &gerr)) {
 		cm_err_set(err, CM_ERR_USAGE, "cannot read template %s: %s", path, gerr->message);
 		g_error_free(gerr);

@@ -64,3 +64,29 @@ void request_json_waiting_for(json_w *w, const cm_request *r, const cm_party p[2
 			json_str(w, p[s].nic);
 	json_arr_end(w);
 }
+
+void group_json_write(json_w *w, const cm_group *g, const GArray *services)
+{
+	json_obj(w);
+	json_key(w, "group");
+	json_str(w, g->name);
+	json_key(w, "admin");
+	json_str(w, g->admin);
+	json_key(w, "tech");
+	json_str(w, g->tech);
+	json_key(w, "billing");
+	json_str(w, g->billing);
+	json_key(w, "services");
+	json_arr(w);
+	for (guint i = 0; i < services->len; i++) {
+		const cm_service *s = &g_array_index(services, cm_service, i);
+		json_obj(w);
+		json_key(w, "name");
+		json_str(w, s->name);
+		json_key(w, "kind");
+		json_str(w, s->kind);
+		json_obj_end(w);
+	}
+	json_arr_end(w);
+	json_obj_end(w);
+}

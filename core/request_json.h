@@ -13,6 +13,10 @@
  * reason, reported and parties (p: both parties, [CM_SIDE_FROM] first). */
 void request_json_fields(json_w *w, const cm_request *r, const cm_party p[2]);
 
+/* A group as `group show --json` prints it (a whole object): group, admin,
+ * tech, billing, services ([{name, kind}]). */
+void group_json_write(json_w *w, const cm_group *g, const GArray *services /* cm_service */);
+
 /* The NICs who have not answered, while the request is open. */
 void request_json_waiting_for(json_w *w, const cm_request *r, const cm_party p[2]);
 

@@ -338,7 +338,10 @@ static enum MHD_Result decide(web_req *r, const cm_token *tok, const char *canon
 	}
 	cm_core core = {st, r->app->cfg};
 	cm_decision_result res = {0};
-	cm_status s = core_decide(&core, 0, tok, d, CM_VIA_WEB, NULL, now, &res, &err);
+	/* "This wasn't me" refuses and reports (rule 11), through the same core
+	 * call as the CLI and the milter. */
+	cm_status s = report ? core_report(&core, 0, tok, CM_VIA_WEB, NULL, now, &res, &err)
+			     : core_decide(&core, 0, tok, d, CM_VIA_WEB, NULL, now, &res, &err);
 	if (s == CM_ERR_TOKEN_UNKNOWN) {
 		if (record_failure(r, st, now, &err))
 			return store_trouble(r, st, &err);

@@ -14,11 +14,11 @@ BROWSER="$PY $top/tests/web/browser.py"
 PROBE="$PY $top/tests/web/probe.py"
 PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
-BUSY=2s write_conf
+BUSY=2s SECURITY=security@provider.example RESEND_INTERVAL=1s write_conf
 # The mails' link is the default, {base_url}/v/{token}; the daemon believes
 # X-Forwarded-For from 127.0.0.1, so tests can speak for other clients.
 cp -R "$top/config/templates" "$T/tpl"
-sed -i -e '/^validate_url = /d' -e '/^\[policy\]/a resend_interval = 1s' -e "s|^dir = .*|dir = $T/tpl|" "$CONF"
+sed -i -e '/^validate_url = /d' -e "s|^dir = .*|dir = $T/tpl|" "$CONF"
 cat >>"$CONF" <<CONF
 [web]
 listen = 127.0.0.1:$PORT
@@ -173,7 +173,8 @@ grep -qF "You accepted this change" "$T/b" && ok "?lang=en overrides the contact
 
 "$CTL" request create g1-ovh-1 --by alice-ovh --tech carol-ovh >/dev/null
 LC_OLD=$(link_for 2 carol@example.org)
-"$CTL" request resend 2 >/dev/null
+sleep 1.1 # policy.resend_interval, 1s here
+check "the request is resent" "$CTL" request resend 2
 LC=$(link_for 2 carol@example.org)
 eq "a superseded token's page answers 410" 410 "$(status "$LC_OLD")"
 grep -qF "remplacé par un e-mail plus récent" "$T/b" && ! grep -q "<form" "$T/b" &&
@@ -282,6 +283,16 @@ wait "$LOCK_PID"
 eq "the same decision once the store is free: 303, recorded via web" "303 accepted web" \
 	"$(status "$L4" -H "Origin: null" -d "decision=accept&nonce=$N4") $("$CTL" --json request show 4 |
 		jq -r '.parties[] | select(.nic == "alice-ovh") | "\(.decision) \(.via)"')"
+
+# "This wasn't me" from the page (rule 11): refused, flagged, the operator told.
+"$CTL" request create g1-ovh-1 --by alice-ovh --billing carol-ovh >/dev/null
+R5=$("$CTL" --json request list --state pending | jq '[.[] | select(.roles == ["billing"])][0].id')
+L5=$(link_for "$R5" carol@example.org)
+N5=$(nonce_of "$L5")
+eq "the page's 'this wasn't me' button refuses and reports the request (303)" "303 refused true web" \
+	"$(status "$L5" -H "Origin: null" -d "decision=report&nonce=$N5") $("$CTL" --json request show "$R5" |
+		jq -r '"\(.state) \(.reported) \(.parties[] | select(.nic == "carol-ovh") | .via)"')"
+eq "...and the operator is mailed at security_address" "1" "$(mails report "$R5" security@provider.example)"
 
 # 9. SIGHUP reads the page templates again; a broken one keeps those in use.
 sed -i 's|<h1>Unknown link</h1>|<h1>Unknown link (edited)</h1>|' "$T/tpl/en/page_error.html"
