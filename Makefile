@@ -28,7 +28,7 @@ WEB_OBJ := $(WEB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all check demo bench install clean deps unit-bins bench-bins fuzz
+.PHONY: all check demo bench install clean deps unit-bins bench-bins fuzz deb check-package
 
 all: $(BUILD)/libcontactcore.a $(BUILD)/contactctl $(if $(MILTER_SRC),$(BUILD)/contact-milter) \
 	$(if $(WEB_SRC),$(BUILD)/contact-web)
@@ -101,10 +101,10 @@ bench: deps all bench-bins
 	@BUILD=build sh tests/bench/run.sh
 
 # make fuzz [FUZZ_SECONDS=N]: libFuzzer over the reply understanding and the
-# milter's message assembly, seeded with ../shared/corpus (clang and
+# milter's message assembly, seeded with the in-repository corpus (clang and
 # libclang-rt-14-dev).  Crashes land in build/fuzz/.
 FUZZ_SECONDS ?= 120
-CORPUS ?= ../shared/corpus
+CORPUS ?= tests/corpus/data
 fuzz: deps
 	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1 -g" \
 		SAN="-fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libcontactcore.a build/fuzz/milter/assemble.o
@@ -115,6 +115,21 @@ fuzz: deps
 	cd build/fuzz && ./fuzz_reply -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=1048576 \
 		-timeout=10 -print_final_stats=1 work $(abspath $(CORPUS))
 
+# make deb: the Debian package (debian/), built from a copy of the tree in
+# build/deb-src since dpkg-buildpackage writes its output beside the source;
+# the .deb files land in build/.
+DEB_SRC := build/deb-src/contact-milter
+deb:
+	rm -rf build/deb-src && mkdir -p $(DEB_SRC)
+	tar --exclude=./build --exclude=./.git --exclude=./tests/corpus/data -cf - . | tar -C $(DEB_SRC) -xf -
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	rm -f build/contact-milter*.deb
+	mv build/deb-src/*.deb build/deb-src/*.buildinfo build/deb-src/*.changes build/
+
+# make check-package: builds the .deb, installs it, checks it and purges it (as root).
+check-package: deps deb
+	@sh tests/package/package.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/contact-milter/templates
 	install -m 755 $(BUILD)/contactctl $(DESTDIR)$(PREFIX)/bin/contactctl
@@ -122,7 +137,12 @@ install: all
 	$(if $(WEB_SRC),install -m 755 $(BUILD)/contact-web $(DESTDIR)$(PREFIX)/sbin/contact-web)
 	cp -R config/templates/fr config/templates/en $(DESTDIR)$(PREFIX)/share/contact-milter/templates/
 	install -d $(DESTDIR)$(PREFIX)/share/doc/contact-milter
-	install -m 644 config/contact-milter.conf README.md $(DESTDIR)$(PREFIX)/share/doc/contact-milter/
+	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/contact-milter/
+	sed 's|^dir = /usr/share/contact-milter/templates|dir = $(PREFIX)/share/contact-milter/templates|' \
+		config/contact-milter.conf >$(DESTDIR)$(PREFIX)/share/doc/contact-milter/contact-milter.conf
+	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 644 doc/contact-milter.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 doc/contact-milter.8 doc/contactctl.8 doc/contact-web.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf build

@@ -41,7 +41,9 @@ TA=$($MT token "$VA")
 TB=$($MT token "$VB")
 say "alice replies from Gmail: \"J'accepte\" above the quoted original"
 $MT reply gmail-fr "$VA" alice@example.com "validation+$TA@contacts.example.com" "J'accepte" "demo1@mail.gmail.com" >"$T/r1.eml"
-$MT text "$T/r1.eml" | head -9 | sed 's/^/    /'
+# The text to a file first: a reader piped into head dies of SIGPIPE mid-write.
+$MT text "$T/r1.eml" >"$T/r1.txt"
+head -9 "$T/r1.txt" | sed 's/^/    /'
 printf 'SMTP answer: '
 $MT send "$SMTPD" alice@example.com "validation+$TA@contacts.example.com" <"$T/r1.eml"
 wait_sink alice@example.com 2

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The corpus test: every message of ../shared/corpus through reply_understand
+"""The corpus test: every message of tests/corpus/data through reply_understand
 (the entry point of `contactctl parse` and of the milter), judged against
 what its collection says it must give (the corpus README).  Prints a table
 per category, TAP lines for the bars of the issue, and the misses.

@@ -5,15 +5,19 @@
 
 # start_postfix SMTPD_PORT SINK_PORT MILTER_SOCKET: the instance named
 # $PF_NAME (default postfix) under $T; MILTER_SOCKET may be empty.
+# PF_CHROOT=1 keeps Debian's master.cf as it is (smtpd, cleanup... chrooted
+# in the queue directory) and sets the chroot up as Debian's init does;
+# PF_MAIN_EXTRA=FILE: main.cf lines that replace the ones of the same names.
 start_postfix() {
 	P="$T/${PF_NAME:-postfix}"
 	mkdir -p "$P/queue" "$P/data"
 	chown postfix "$P/data"
-	awk -v port="127.0.0.1:$1" '
+	awk -v port="127.0.0.1:$1" -v chroot="${PF_CHROOT:-}" '
 		/^#/ || /^[ \t]/ || NF < 8 { print; next }
 		$1 == "smtp" && $2 == "inet" { $1 = port }
-		{ $5 = "n"; print }' /etc/postfix/master.cf >"$P/master.cf"
-	cat >"$P/main.cf" <<CF
+		chroot == "" { $5 = "n" }
+		{ print }' /etc/postfix/master.cf >"$P/master.cf"
+	cat >"$P/main.cf.base" <<CF
 compatibility_level = 3.6
 queue_directory = $P/queue
 data_directory = $P/data
@@ -49,6 +53,18 @@ maximal_backoff_time = 2s
 smtp_connect_timeout = 2s
 biff = no
 CF
+	if [ -n "${PF_MAIN_EXTRA:-}" ]; then
+		awk -F ' *= *' 'NR == FNR { if ($1 ~ /^[a-z_]+$/) seen[$1] = 1; next } !($1 in seen)' \
+			"$PF_MAIN_EXTRA" "$P/main.cf.base" >"$P/main.cf"
+		cat "$PF_MAIN_EXTRA" >>"$P/main.cf"
+	else
+		cp "$P/main.cf.base" "$P/main.cf"
+	fi
+	rm -f "$P/main.cf.base"
+	if [ -n "${PF_CHROOT:-}" ]; then
+		MAIL_CONFIG="$P" sh /usr/lib/postfix/configure-instance.sh >"$T/postfix-chroot.log" 2>&1 ||
+			{ cat "$T/postfix-chroot.log"; return 1; }
+	fi
 	touch -d '-10 seconds' "$P/main.cf" "$P/master.cf"
 	postfix -c "$P" check >"$T/postfix-check.log" 2>&1 || { cat "$T/postfix-check.log" "$P/maillog" 2>/dev/null; return 1; }
 	postfix -c "$P" start >"$T/postfix-start.log" 2>&1 || { cat "$T/postfix-start.log" "$P/maillog" 2>/dev/null; return 1; }
