@@ -121,6 +121,33 @@ def send(port, sender, rcpts, data, source=None):
             pass
 
 
+def find(outdir, to, req=None):
+    """The path of the latest validation mail (one with a token in its
+    Reply-To) in the sink directory for recipient to, for that request when
+    given (n°ID or #ID in its Subject); nothing when there is none."""
+    import os
+    best = None
+    for name in os.listdir(outdir):
+        path = os.path.join(outdir, name)
+        try:
+            with open(path, "rb") as f:
+                head = f.read(200000)
+        except OSError:
+            continue
+        if ("X-Rcpt-Args: <%s>" % to).encode() not in head:
+            continue
+        m = email.message_from_bytes(head, policy=policy.default)
+        if not re.search(r"validation\+([0-9A-Z]{26})@", str(m["Reply-To"] or "")):
+            continue
+        if req and not re.search(r"(n°|#)%s " % re.escape(req), str(m["Subject"] or "")):
+            continue
+        t = os.stat(path).st_mtime
+        if best is None or t >= best[0]:
+            best = (t, path)
+    if best:
+        print(best[1])
+
+
 def edit(args):
     """edit [--set 'Name: value'] [--top 'Name: value'] [--pad BYTES] < raw > raw:
     the message's bytes kept as they are, except: --set replaces every header
@@ -296,6 +323,9 @@ def main():
         # send PORT FROM RCPT[,RCPT...] [SOURCE-IP] < message
         sys.exit(send(sys.argv[2], sys.argv[3], sys.argv[4].split(","), sys.stdin.buffer.read(),
                       sys.argv[5] if len(sys.argv) > 5 else None))
+    if cmd == "find":  # find DIR TO [REQUEST]
+        find(*sys.argv[2:5])
+        return
     if cmd == "edit":
         edit(sys.argv[2:])
         return
