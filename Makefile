@@ -3,6 +3,7 @@
 #   make check      build with ASan+UBSan in build/check/ and run every suite
 #   make demo       the whole workflow through a real Postfix on loopback
 #   make bench      the performance table
+#   make soak       the long fault run (SOAK_MINUTES=30); not part of check
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -28,7 +29,7 @@ WEB_OBJ := $(WEB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all check demo bench install clean deps unit-bins bench-bins fuzz deb check-package
+.PHONY: all check demo bench soak install clean deps unit-bins bench-bins fuzz deb check-package
 
 all: $(BUILD)/libcontactcore.a $(BUILD)/contactctl $(if $(MILTER_SRC),$(BUILD)/contact-milter) \
 	$(if $(WEB_SRC),$(BUILD)/contact-web)
@@ -99,6 +100,12 @@ demo: deps all
 
 bench: deps all bench-bins
 	@BUILD=build sh tests/bench/run.sh
+
+# make soak [SOAK_MINUTES=30]: mail, replies, forged bounces and strangers
+# through Postfix while the milter is killed and the relay stopped at random.
+SOAK_MINUTES ?= 30
+soak: deps all
+	@BUILD=build SOAK_MINUTES=$(SOAK_MINUTES) sh tests/soak/soak.sh
 
 # make fuzz [FUZZ_SECONDS=N]: libFuzzer over the reply understanding and the
 # milter's message assembly, seeded with the in-repository corpus (clang and

@@ -302,8 +302,15 @@ cm_status reply_handle(cm_core *c, const char *raw, size_t len, const cm_envelop
 	}
 	if (temporary(st))
 		goto tempfail;
-	/* Only the contact gets here: the details are theirs to read. */
-	set_reason(h, CM_OUTCOME_REFUSED, err ? err->msg : cm_status_str(st));
+	/* A From and an envelope can be forged: the SMTP answer names nobody,
+	 * no date and no request (the audit trail has the details). */
+	set_reason(h, CM_OUTCOME_REFUSED,
+		   st == CM_ERR_TOKEN_USED ? "this validation code has already been used: there is nothing more to do"
+		   : st == CM_ERR_TOKEN_SUPERSEDED
+			   ? "this validation code was replaced by a newer e-mail: answer from the latest one"
+		   : st == CM_ERR_EXPIRED ? "this request has expired: nothing was changed"
+		   : st == CM_ERR_CLOSED	  ? "this request is already closed: nothing was changed"
+					  : "this answer could not be recorded");
 	code = st == CM_ERR_TOKEN_USED ? "used_token" : st == CM_ERR_TOKEN_SUPERSEDED ? "superseded_token"
 		: st == CM_ERR_EXPIRED ? "expired_token" : "closed";
 refused:;

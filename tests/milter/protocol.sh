@@ -65,7 +65,7 @@ rejected() { # NAME REASON SENDER RCPT_LOCAL BODY MSGID
 	fi
 }
 rejected "unknown token" "unknown token" carol@example.org "validation+00000000000000000000000000" "J'accepte" m-unknown
-rejected "a used token" "already used" bob@example.net "validation+$B" "J'accepte" m-used
+rejected "a used token, the answer naming nobody" "has already been used: there is nothing more to do" bob@example.net "validation+$B" "J'accepte" m-used
 rejected "a sender that is not the contact" "must come from the contact's own address" mallory@evil.example \
 	"validation+$C3" "J'accepte" m-mallory
 rejected "no intent in the new text" "no accept or refuse found" carol@example.org "validation+$C3" \
