@@ -13,7 +13,7 @@ cp -R "$top/config/templates" "$T/templates"
 sed -i -e "s|^path = .*|path = $T/store/contacts.db|" -e "s|^dir = .*|dir = $T/templates|" \
 	-e "s|^socket = .*|socket = unix:$T/run/milter.sock|" "$CONF"
 SOCK=$T/run/milter.sock
-secret=$(sed -n 's/^secret_file = //p' "$CONF")
+secret=$(sed -n '/^\[policy\]/,/^\[/s/^secret_file = //p' "$CONF")
 cast
 "$CTL" group add g2-ovh-1 --admin alice-ovh --tech alice-ovh --billing alice-ovh >/dev/null
 mode() { stat -c %a "$1"; }
@@ -65,7 +65,7 @@ wait "$MILTER_PID" 2>/dev/null
 # The same daemon started directly as $RUN_USER (as systemd's User= would):
 # the store's files, and SIGHUP.
 rm -f "$SOCK"
-setpriv --reuid="$RUN_USER" --regid="$(id -g "$RUN_USER")" --init-groups "$MILTER" -f -c "$CONF" 2>>"$T/milter.log" &
+setpriv --reuid="$RUN_USER" --regid="$(id -g "$RUN_USER")" --groups postfix "$MILTER" -f -c "$CONF" 2>>"$T/milter.log" &
 MILTER_PID=$!
 PIDS="$PIDS $MILTER_PID"
 check "contact-milter started as $RUN_USER listens" wait_unix "$SOCK"
@@ -97,7 +97,7 @@ i=0
 while [ $i -lt 200 ] && [ "$(ls "$T/sink" | wc -l)" -lt $((first + 2)) ]; do sleep 0.1; i=$((i + 1)); done
 n=0
 for f in "$T"/sink/*; do
-	$MT subject "$f" | grep -q '^\[relu\] .*n°2 \|^\[relu\] .*#2 ' && n=$((n + 1))
+	$MT subject "$f" | grep -q '^\[relu\] .*n° 2 \|^\[relu\] .*#2 ' && n=$((n + 1))
 done
 eq "...and the next validation mails use the new template" "2" "$n"
 kill -TERM "$MILTER_PID" 2>/dev/null

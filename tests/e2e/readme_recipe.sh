@@ -11,17 +11,9 @@
 MT="python3 $top/tests/lib/mailtool.py"
 trap 'stop_milter; stop_postfix; cleanup' EXIT
 
-# recipe NAME: the README's block after <!-- readme-recipe: NAME -->, indent removed.
-recipe() {
-	awk -v name="$1" '
-		$0 == "<!-- readme-recipe: " name " -->" { on = 1; next }
-		on && /^    / { sub(/^    /, ""); print; seen = 1; next }
-		on && seen && !/^$/ { exit }
-		on && /^[^ ]/ { exit }' README.md
-}
-recipe main.cf >"$T/main.cf.readme"
-recipe header_checks >"$T/header_checks.readme"
-recipe contact-milter.conf >"$T/conf.readme"
+readme_block main.cf >"$T/main.cf.readme"
+readme_block header_checks >"$T/header_checks.readme"
+readme_block contact-milter.conf >"$T/conf.readme"
 
 n=$(grep -c . "$T/main.cf.readme")
 if [ "$n" -ge 4 ]; then ok "README's main.cf block found ($n lines)"; else nok "README's main.cf block found" "$(cat "$T/main.cf.readme")"; fi

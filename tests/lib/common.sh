@@ -75,10 +75,12 @@ security_address = ${SECURITY:-}
 dir = $top/config/templates
 default_lang = fr
 validate_url = https://manager.example.com/contacts/{id}?token={token}
-[events]
-url = ${EVENTS_URL:-}
-secret_file = $T/events.secret
 CONF
+	# Events only when a suite asks for them: the file keeps one url and
+	# one secret_file, which suites edit with sed.
+	if [ -n "${EVENTS_URL:-}" ]; then
+		printf '[events]\nurl = %s\nsecret_file = %s\n' "$EVENTS_URL" "$T/events.secret" >>"$CONF"
+	fi
 }
 
 # The token of the last validation mail to ADDR for request ID, read from

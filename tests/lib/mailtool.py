@@ -158,7 +158,7 @@ def send(port, sender, rcpts, data, source=None):
 def find(outdir, to, req=None):
     """The path of the latest validation mail (one with a token in its
     Reply-To) in the sink directory for recipient to, for that request when
-    given (n°ID or #ID in its Subject); nothing when there is none."""
+    given (its X-Contact-Change-Request header); nothing when there is none."""
     import os
     best = None
     for name in os.listdir(outdir):
@@ -173,7 +173,7 @@ def find(outdir, to, req=None):
         m = email.message_from_bytes(head, policy=policy.default)
         if not re.search(r"validation\+([0-9A-Z]{26})@", str(m["Reply-To"] or "")):
             continue
-        if req and not re.search(r"(n°|#)%s " % re.escape(req), str(m["Subject"] or "")):
+        if req and str(m["X-Contact-Change-Request"] or "").strip() != str(req):
             continue
         t = os.stat(path).st_mtime
         if best is None or t >= best[0]:

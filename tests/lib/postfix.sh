@@ -143,3 +143,13 @@ wait_sink() {
 	return 1
 }
 cleanup_postfix() { stop_postfix; }
+
+# readme_block NAME: the README's block after <!-- readme-recipe: NAME -->,
+# indent removed: what an operator pastes.
+readme_block() {
+	awk -v name="$1" '
+		$0 == "<!-- readme-recipe: " name " -->" { on = 1; next }
+		on && /^    / { sub(/^    /, ""); print; seen = 1; next }
+		on && seen && !/^$/ { exit }
+		on && /^[^ ]/ { exit }' "$top/README.md"
+}
