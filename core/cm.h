@@ -192,6 +192,11 @@ bool cm_strlcpy(char *dst, const char *src, size_t n);
 int64_t cm_now(void);
 /* RFC 3339 UTC ("2026-11-26T03:31:00Z") into buf of at least 21 bytes. */
 char *cm_time_format(int64_t t, char *buf, size_t len);
+/* The time zone named id ("Europe/Paris"), read once per process; NULL
+ * when GLib does not know it.  g_time_zone_unref() the result. */
+typedef struct _GTimeZone GTimeZone;
+GTimeZone *cm_timezone(const char *id);
+
 /* "14d", "2h", "30m", "45s" or plain seconds; false if malformed or <= 0. */
 bool cm_duration_parse(const char *s, int64_t *out);
 

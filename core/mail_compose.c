@@ -42,7 +42,7 @@ static char *zone_place(const char *id)
 static char *date_words(const cm_config *cfg, int64_t t, bool fr)
 {
 	const char *id = cfg->timezone && *cfg->timezone ? cfg->timezone : "Europe/Paris";
-	GTimeZone *tz = g_time_zone_new_identifier(id);
+	GTimeZone *tz = cm_timezone(id);
 	char *place = tz ? zone_place(id) : NULL;
 	if (!tz)
 		tz = g_time_zone_new_utc();

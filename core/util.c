@@ -205,3 +205,27 @@ bool cm_duration_parse(const char *s, int64_t *out)
 	*out = v * mult;
 	return true;
 }
+
+GTimeZone *cm_timezone(const char *id)
+{
+	/* GLib reads and parses the zone file for every new GTimeZone: that
+	 * was three quarters of a decision's time.  Zones are immutable and
+	 * reference-counted, so one per identifier serves every thread. */
+	static GMutex lock;
+	static GHashTable *zones; /* id -> GTimeZone, or NULL for an unknown id */
+	GTimeZone *tz = NULL;
+	g_mutex_lock(&lock);
+	if (!zones)
+		zones = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	gpointer found;
+	if (g_hash_table_lookup_extended(zones, id, NULL, &found)) {
+		tz = found;
+	} else {
+		tz = g_time_zone_new_identifier(id);
+		g_hash_table_insert(zones, g_strdup(id), tz);
+	}
+	if (tz)
+		g_time_zone_ref(tz);
+	g_mutex_unlock(&lock);
+	return tz;
+}

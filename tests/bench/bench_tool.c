@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "mail.h"
+#include "outbox.h"
 #include "reply_handle.h"
 #include "request.h"
 #include "store.h"
@@ -61,17 +62,22 @@ static void account(cm_core *c, const char *nic, const char *email)
 		die("account", &err);
 }
 
-/* The token in the Reply-To of the last validation mail to rcpt. */
-static void token_of(cm_store *st, int64_t req, const char *rcpt, char out[CM_TOKEN_CHARS + 1])
+/* The token in the Reply-To of the last validation mail to rcpt, as sent
+ * (the stored message holds a placeholder). */
+static void token_of(const cm_config *cfg, cm_store *st, int64_t req, const char *rcpt, char out[CM_TOKEN_CHARS + 1])
 {
 	GArray *l = g_array_new(FALSE, FALSE, sizeof(cm_outbox_item));
 	st->ops->outbox_list(st, -1, req, l, NULL);
 	out[0] = '\0';
 	for (guint i = 0; i < l->len; i++) {
 		cm_outbox_item *it = &g_array_index(l, cm_outbox_item, i);
-		char *msg = NULL;
+		char *stored = NULL, *msg = NULL;
 		if (it->kind != CM_MAIL_VALIDATION || strcmp(it->rcpt, rcpt) != 0 ||
-		    st->ops->outbox_get(st, it->id, it, &msg, NULL) != CM_OK)
+		    st->ops->outbox_get(st, it->id, it, &stored, NULL) != CM_OK)
+			continue;
+		cm_status rs = outbox_render(cfg, it, stored, &msg, NULL);
+		g_free(stored);
+		if (rs != CM_OK)
 			continue;
 		const char *p = strstr(msg, "Reply-To: validation+");
 		if (p)
@@ -108,8 +114,8 @@ static int cmd_setup(cm_config *cfg, int n, const char *out_path)
 			die("request", &err);
 		int64_t id = g_array_index(ids, int64_t, 0);
 		char ta[CM_TOKEN_CHARS + 1], tb[CM_TOKEN_CHARS + 1];
-		token_of(st, id, "admin@bench.example.com", ta);
-		token_of(st, id, "new@bench.example.net", tb);
+		token_of(cfg, st, id, "admin@bench.example.com", ta);
+		token_of(cfg, st, id, "new@bench.example.net", tb);
 		fprintf(out, "%lld\tadmin@bench.example.com\t%s\tnew@bench.example.net\t%s\n", (long long)id, ta, tb);
 	}
 	fclose(out);
@@ -201,7 +207,7 @@ static int cmd_decide(cm_config *cfg, const char *tokens_path)
 		char rcpt[128];
 		snprintf(rcpt, sizeof rcpt, "validation+%s@%s", f[2], cfg->validation_domain);
 		const char *rcpts[] = {rcpt, NULL};
-		cm_envelope env = {f[1], rcpts, false};
+		cm_envelope env = {.env_from = f[1], .rcpts = rcpts, .client_addr = "127.0.0.1"};
 		cm_handled h;
 		cm_err err = {0};
 		reply_handle(&c, msg, strlen(msg), &env, cm_now(), &h, &err);
