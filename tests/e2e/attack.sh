@@ -439,11 +439,13 @@ while [ $i -lt 40 ]; do # 200 s at most
 	sleep 5; i=$((i + 1))
 done
 eq "6. after kill -9 of a worker mid-batch ($sent0 of $queued sent), every mail goes out within minutes" "0" "$left"
-dups=$(grep -hi '^Message-ID:' "$T"/relay/*.eml | sort | uniq -d | wc -l)
-if [ "$dups" -le 16 ] && [ "$(grep -hi '^Message-ID:' "$T"/relay/*.eml | sort -u | wc -l)" = "$queued" ]; then
+# erin's mail (451 earlier) may go out meanwhile, its retry due: not counted.
+mids() { grep -L '^X-Rcpt-To: <erin@example.org>' "$T"/relay/*.eml | xargs grep -hi '^Message-ID:'; }
+dups=$(mids | sort | uniq -d | wc -l)
+if [ "$dups" -le 16 ] && [ "$(mids | sort -u | wc -l)" = "$queued" ]; then
 	ok "6. ...each received, at most one batch (16) of them twice ($dups)"
 else
-	nok "6. ...each received, at most one batch (16) of them twice" "twice: $dups" "distinct: $(grep -hi '^Message-ID:' "$T"/relay/*.eml | sort -u | wc -l) of $queued"
+	nok "6. ...each received, at most one batch (16) of them twice" "twice: $dups" "distinct: $(mids | sort -u | wc -l) of $queued"
 fi
 stop_milter
 finish
