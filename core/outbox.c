@@ -180,10 +180,10 @@ static int64_t backoff(const cm_config *cfg, int attempts)
 
 int64_t outbox_lease(const cm_config *cfg)
 {
-	/* Room for two of the slowest sends (curl's whole-transfer timeout),
-	 * and never under two minutes. */
-	int64_t l = 2 * cfg->smtp_timeout * 4 + 60;
-	return l < 120 ? 120 : l;
+	/* Room for two of the slowest sends (curl's whole-transfer timeout,
+	 * four smtp.timeout) and a margin: 4.5 minutes at the default 30 s.
+	 * A worker never starts a send its lease could not cover. */
+	return 2 * cfg->smtp_timeout * 4 + 30;
 }
 
 typedef struct {
