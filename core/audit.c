@@ -18,9 +18,12 @@ cm_status core_audit(cm_core *c, int64_t now, int64_t req, const char *actor, co
 			end--;
 		detail[end - detail] = '\0';
 	}
-	cm_strlcpy(a.actor, actor, sizeof a.actor);
-	cm_strlcpy(a.action, action, sizeof a.action);
-	cm_strlcpy(a.detail, detail, sizeof a.detail);
+	/* The detail was cut above; the actor is a NIC or a word of ours, the
+	 * action one of ours: a copy that does not fit is a broken invariant. */
+	bool fits = cm_strlcpy(a.actor, actor, sizeof a.actor) && cm_strlcpy(a.action, action, sizeof a.action) &&
+		    cm_strlcpy(a.detail, detail, sizeof a.detail);
 	g_free(detail);
+	if (!fits)
+		return cm_err_set(err, CM_ERR_INTERNAL, "audit entry '%s' by '%s' too long", action, actor);
 	return c->st->ops->audit_append(c->st, &a, err);
 }

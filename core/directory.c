@@ -64,7 +64,7 @@ cm_status core_account_add(cm_core *c, cm_account *a, int64_t now, cm_err *err)
 {
 	cm_status st;
 	if (!a->lang[0])
-		cm_strlcpy(a->lang, c->cfg->default_lang, sizeof a->lang);
+		memcpy(a->lang, c->cfg->default_lang, 3); /* "fr" or "en", checked by config_load */
 	if ((st = nic_check(a->nic, "NIC", err)) || (st = email_check(c, a->email, err)) ||
 	    (st = name_check(a->name, err)) || (st = lang_check(a->lang, err)))
 		return st;
@@ -78,14 +78,15 @@ static cm_status account_set_tx(cm_core *c, const char *nic, const char *email, 
 	cm_status st = c->st->ops->account_get(c->st, nic, &a, err);
 	if (st)
 		return st;
+	/* email, lang and name were checked against their bounds by the caller. */
 	if (email && g_ascii_strcasecmp(email, a.email) != 0) {
-		cm_strlcpy(a.email, email, sizeof a.email);
+		g_strlcpy(a.email, email, sizeof a.email);
 		a.bouncing = false;
 	}
 	if (lang)
-		cm_strlcpy(a.lang, lang, sizeof a.lang);
+		g_strlcpy(a.lang, lang, sizeof a.lang);
 	if (name)
-		cm_strlcpy(a.name, name, sizeof a.name);
+		g_strlcpy(a.name, name, sizeof a.name);
 	if (voip >= 0)
 		a.voip_validated = voip;
 	if (payments >= 0)
@@ -161,6 +162,6 @@ cm_status core_service_add(cm_core *c, const char *group, const char *service, c
 		if (*p <= ' ' || *p == 0x7f)
 			return cm_err_set(err, CM_ERR_USAGE, "malformed service name '%s': no spaces or control characters",
 					  service);
-	cm_strlcpy(sv.kind, kind, sizeof sv.kind);
+	g_strlcpy(sv.kind, kind, sizeof sv.kind); /* one of the four kinds above */
 	CORE_TX(c, true, service_add_tx(c, &sv, err));
 }

@@ -355,7 +355,7 @@ static cm_status decide_tx(cm_core *c, int64_t id, const cm_token *tok, cm_decis
 				return st;
 			res->side = ref.side;
 			res->state = req.state;
-			cm_strlcpy(res->nic, p[ref.side].nic, sizeof res->nic);
+			memcpy(res->nic, p[ref.side].nic, sizeof res->nic);
 			return CM_OK;
 		}
 		if (st != CM_ERR_NOTFOUND)
@@ -421,7 +421,7 @@ static cm_status decide_tx(cm_core *c, int64_t id, const cm_token *tok, cm_decis
 	res->side = ref.side;
 	res->decision = d;
 	res->state = req.state;
-	cm_strlcpy(res->nic, me->nic, sizeof res->nic);
+	memcpy(res->nic, me->nic, sizeof res->nic);
 	return CM_OK;
 }
 
