@@ -3,7 +3,8 @@
 # some are missing and we are root (CI, a fresh machine).  Otherwise say
 # what is missing.
 PKGS="build-essential pkg-config libglib2.0-dev libgmime-3.0-dev libcurl4-openssl-dev libsqlite3-dev libxml2-dev
-libcmocka-dev libmilter-dev postfix swaks miltertest jq sqlite3 python3 clang libclang-rt-14-dev"
+libcmocka-dev libmilter-dev postfix swaks miltertest jq sqlite3 python3 clang libclang-rt-14-dev
+postgresql-15 libpq-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
