@@ -241,6 +241,44 @@ num:
 	return CM_OK;
 }
 
+/* Prepare sql on this session unless done; its statement name in *name. */
+static cm_status pg_prepare(pg_store *s, const char *what, const char *sql, int nparams, const char **name, cm_err *err)
+{
+	*name = g_hash_table_lookup(s->prepared, sql);
+	if (*name)
+		return CM_OK;
+	char *nm = g_strdup_printf("cm%d", ++s->nprepared);
+	PGresult *res = PQprepare(s->conn, nm, sql, nparams, NULL);
+	cm_status st = PQresultStatus(res) == PGRES_COMMAND_OK ? CM_OK : pg_fail(s, res, what, err);
+	PQclear(res);
+	if (st) {
+		g_free(nm);
+		return st;
+	}
+	g_hash_table_insert(s->prepared, (gpointer)sql, nm);
+	*name = nm;
+	return CM_OK;
+}
+
+/* The second and last try of pg_runv, on a fresh connection. */
+static cm_status pg_runv_again(pg_store *s, const char *what, PGresult **out, cm_err *err, const char *sql,
+			       const pg_params *p)
+{
+	const char *name;
+	cm_status st = pg_prepare(s, what, sql, p->n, &name, err);
+	if (st)
+		return st;
+	PGresult *res = PQexecPrepared(s->conn, name, p->n, p->v, p->len, p->fmt, 0);
+	ExecStatusType rs = PQresultStatus(res);
+	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
+		st = pg_fail(s, res, what, err);
+		PQclear(res);
+		return st;
+	}
+	*out = res;
+	return CM_OK;
+}
+
 /* Run sql (prepared once per session) with the parameters of fmt; *out
  * gets a successful result, owned by the caller. */
 static cm_status pg_runv(pg_store *s, const char *what, PGresult **out, cm_err *err, const char *sql, const char *fmt,
@@ -255,22 +293,27 @@ static cm_status pg_runv(pg_store *s, const char *what, PGresult **out, cm_err *
 	 * transaction is gone with its connection. */
 	if (!s->in_tx && (st = pg_ready(s, false, err)))
 		return st;
-	const char *name = g_hash_table_lookup(s->prepared, sql);
-	if (!name) {
-		char *nm = g_strdup_printf("cm%d", ++s->nprepared);
-		PGresult *res = PQprepare(s->conn, nm, sql, p.n, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			st = pg_fail(s, res, what, err);
-			PQclear(res);
-			g_free(nm);
+	const char *name;
+	if ((st = pg_prepare(s, what, sql, p.n, &name, err))) {
+		if (s->in_tx || PQstatus(s->conn) == CONNECTION_OK)
 			return st;
-		}
-		PQclear(res);
-		g_hash_table_insert(s->prepared, (gpointer)sql, nm);
-		name = nm;
+		/* Lost since the last statement: once more, reconnected. */
+		if ((st = pg_ready(s, true, err)))
+			return st;
+		return pg_runv_again(s, what, out, err, sql, &p);
 	}
 	PGresult *res = PQexecPrepared(s->conn, name, p.n, p.v, p.len, p.fmt, 0);
 	ExecStatusType rs = PQresultStatus(res);
+	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK && !s->in_tx && PQstatus(s->conn) != CONNECTION_OK) {
+		/* The server went away since this connection's last statement
+		 * (a restart): outside a transaction, reconnect and run it once
+		 * more, so that a daemon's idle connections come back by
+		 * themselves. */
+		PQclear(res);
+		if ((st = pg_ready(s, true, err)))
+			return st;
+		return pg_runv_again(s, what, out, err, sql, &p);
+	}
 	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
 		st = pg_fail(s, res, what, err);
 		PQclear(res);
