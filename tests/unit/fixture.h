@@ -84,13 +84,37 @@ static inline void fx_drop_store(char *dbname)
 	g_free(dbname);
 }
 
+/* One connection kept to the PostgreSQL store last read (the fault test
+ * reads it thousands of times); fx_teardown closes it. */
+static char *fx_pg_conn_uri;
+static PGconn *fx_pg_conn;
+
+static inline void fx_pg_conn_close(void)
+{
+	if (fx_pg_conn)
+		PQfinish(fx_pg_conn);
+	fx_pg_conn = NULL;
+	g_free(fx_pg_conn_uri);
+	fx_pg_conn_uri = NULL;
+}
+
+static inline PGconn *fx_pg_conn_to(const char *uri)
+{
+	if (!fx_pg_conn || strcmp(fx_pg_conn_uri, uri) != 0 || PQstatus(fx_pg_conn) != CONNECTION_OK) {
+		fx_pg_conn_close();
+		fx_pg_conn = PQconnectdb(uri);
+		fx_pg_conn_uri = g_strdup(uri);
+	}
+	return fx_pg_conn;
+}
+
 /* The first column of the first row of a query on the store at uri, in the
  * dialect of its backend: g_malloc'd, "" for NULL or no row. */
 static inline char *fx_sql_at(const char *uri, const char *sqlite_sql, const char *pg_sql)
 {
 	char *v = NULL;
 	if (strncmp(uri, "postgresql://", 13) == 0) {
-		PGconn *c = PQconnectdb(uri);
+		PGconn *c = fx_pg_conn_to(uri);
 		PGresult *r = PQexec(c, pg_sql);
 		ExecStatusType rs = PQresultStatus(r);
 		if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
@@ -99,7 +123,6 @@ static inline char *fx_sql_at(const char *uri, const char *sqlite_sql, const cha
 		if (rs == PGRES_TUPLES_OK && PQntuples(r) > 0)
 			v = g_strdup(PQgetvalue(r, 0, 0));
 		PQclear(r);
-		PQfinish(c);
 	} else {
 		sqlite3 *db;
 		sqlite3_stmt *q;
@@ -161,6 +184,7 @@ static inline int fx_teardown(void **state)
 {
 	fx *f = *state;
 	store_close(f->st);
+	fx_pg_conn_close();
 	fx_drop_store(f->dbname);
 	char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
 	if (system(cmd) != 0)
