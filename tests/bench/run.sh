@@ -13,9 +13,9 @@ LOAD="python3 $top/tests/bench/load.py"
 RES="$T/results"
 : >"$RES"
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	ORD=300 ROUNDS=3 REPLIES=120 SMALL=10000 BIG=50000 DECIDE=200 OUTBOX=200 RSS_N=1200
+	ORD=300 ROUNDS=3 REPLIES=120 SMALL=10000 BIG=50000 DECIDE=200 OUTBOX=200 RSS_N=1200 CONC=400
 else
-	ORD=2000 ROUNDS=3 REPLIES=1000 SMALL=10000 BIG=1000000 DECIDE=1000 OUTBOX=1000 RSS_N=10000
+	ORD=2000 ROUNDS=3 REPLIES=1000 SMALL=10000 BIG=1000000 DECIDE=1000 OUTBOX=1000 RSS_N=10000 CONC=2000
 fi
 say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 put() { echo "$1=$2" >>"$RES"; }
@@ -174,6 +174,50 @@ put dec_s_small "$(median <"$T/dec_small")"
 put dec_s_big "$(median <"$T/dec_big")"
 put dec_small_n "$SMALL"
 put dec_big_n "$BIG"
+
+# 6. one PostgreSQL database for several MX hosts, beside SQLite: durable
+# decisions a second with 1 and 8 concurrent clients (processes with a
+# connection each) on each backend, and the time per decision on a big
+# store against a small one.  A throwaway cluster, as in the tests.
+. tests/lib/pg.sh
+# with_store URI OUT: the bench's config with its store at URI (sed-safe: URIs hold '&').
+with_store() { sed "s|^path = .*|path = $(printf '%s' "$1" | sed 's/[&|\\]/\\&/g')|" "$CONF" >"$2"; }
+say "6. PostgreSQL: $CONC decisions by 1 and 8 clients on each backend; stores of $SMALL and $BIG requests"
+if pg_start >"$T/pg.log" 2>&1; then
+	trap 'pg_stop; stop_all' EXIT
+	for be in sqlite pg; do
+		for k in 1 8; do
+			if [ "$be" = pg ]; then
+				uri=$(pg_createdb "conc_$k")
+			else
+				mkdir -p "$T/conc_$k"
+				uri="$T/conc_$k/contacts.db"
+			fi
+			with_store "$uri" "$T/conc_${be}_$k.conf"
+			"$B/bench_tool" setup "$T/conc_${be}_$k.conf" "$CONC" "$T/conc_${be}_$k.tsv" 2>/dev/null
+			set -- $("$B/bench_tool" decide_par "$T/conc_${be}_$k.conf" "$T/conc_${be}_$k.tsv" "$k" 2>/dev/null)
+			put "conc_rate_${be}_$k" "$(echo "${2:-0} ${3:-1}" | awk '{printf "%.2f", $1 / $2}')"
+		done
+	done
+	for size_name in small big; do
+		eval "n=\$$(echo $size_name | tr a-z A-Z)"
+		uri=$(pg_createdb "pg_$size_name")
+		with_store "$uri" "$T/pg_$size_name.conf"
+		"$B/bench_tool" filler "$T/pg_$size_name.conf" "$n" 2>/dev/null
+	done
+	for r in 1 2; do
+		for size_name in small big; do
+			"$B/bench_tool" setup "$T/pg_$size_name.conf" "$DECIDE" "$T/pgdec_${size_name}_$r.tsv" 2>/dev/null
+			set -- $("$B/bench_tool" decide "$T/pg_$size_name.conf" "$T/pgdec_${size_name}_$r.tsv" 2>/dev/null)
+			echo "$3 $1" | awk '{printf "%.6f\n", $1 / $2}' >>"$T/pgdec_$size_name"
+		done
+	done
+	put dec_pg_s_small "$(median <"$T/pgdec_small")"
+	put dec_pg_s_big "$(median <"$T/pgdec_big")"
+	pg_stop
+else
+	say "PostgreSQL did not start: $(tail -3 "$T/pg.log")"
+fi
 
 say "report"
 python3 "$top/tests/bench/report.py" "$RES" "$top/$BUILD/bench.json"
