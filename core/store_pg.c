@@ -117,6 +117,16 @@ static cm_status pg_status(pg_store *s, const PGresult *res)
 	return CM_ERR_INTERNAL;
 }
 
+/* Whether a failed result means the session is gone: the socket closed,
+ * or the server said it is shutting down or restarting (the connection
+ * may still look fine until the next read). */
+static bool pg_lost(pg_store *s, const PGresult *res)
+{
+	const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	return PQstatus(s->conn) != CONNECTION_OK || !code || strncmp(code, "57P", 3) == 0 ||
+	       strncmp(code, "08", 2) == 0;
+}
+
 /* libpq's messages end with a newline; cut it. */
 static const char *pg_msg(pg_store *s, const PGresult *res, char *buf, size_t n)
 {
@@ -136,7 +146,7 @@ static cm_status pg_fail(pg_store *s, const PGresult *res, const char *what, cm_
 	char buf[CM_ERR_MAX];
 	cm_status st = pg_status(s, res);
 	return cm_err_set(err, st, "store %s: %s: %s%s", s->label, what, pg_msg(s, res, buf, sizeof buf),
-			  st == CM_ERR_IO && PQstatus(s->conn) != CONNECTION_OK ? " (connection lost)" : "");
+			  st == CM_ERR_IO && pg_lost(s, res) ? " (connection lost: will reconnect)" : "");
 }
 
 /* ---- connection ---- */
@@ -295,7 +305,7 @@ static cm_status pg_runv(pg_store *s, const char *what, PGresult **out, cm_err *
 		return st;
 	const char *name;
 	if ((st = pg_prepare(s, what, sql, p.n, &name, err))) {
-		if (s->in_tx || PQstatus(s->conn) == CONNECTION_OK)
+		if (s->in_tx || st != CM_ERR_IO)
 			return st;
 		/* Lost since the last statement: once more, reconnected. */
 		if ((st = pg_ready(s, true, err)))
@@ -304,7 +314,7 @@ static cm_status pg_runv(pg_store *s, const char *what, PGresult **out, cm_err *
 	}
 	PGresult *res = PQexecPrepared(s->conn, name, p.n, p.v, p.len, p.fmt, 0);
 	ExecStatusType rs = PQresultStatus(res);
-	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK && !s->in_tx && PQstatus(s->conn) != CONNECTION_OK) {
+	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK && !s->in_tx && pg_lost(s, res)) {
 		/* The server went away since this connection's last statement
 		 * (a restart): outside a transaction, reconnect and run it once
 		 * more, so that a daemon's idle connections come back by
@@ -415,7 +425,7 @@ static cm_status pg_begin(cm_store *st, bool immediate, cm_err *err)
 	if ((rs = pg_ready(s, false, err)))
 		return rs;
 	PGresult *res = PQexec(s->conn, "BEGIN");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQstatus(s->conn) != CONNECTION_OK) {
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && pg_lost(s, res)) {
 		/* The server went away since the last statement (a restart):
 		 * nothing was done yet, so reconnect and try once more. */
 		PQclear(res);

@@ -220,6 +220,9 @@ grep ' bob ' "$T/p0.plan" >"$T/p0b.plan"
 burst "$T/p0b.plan" "$T/p0.res"
 eq "a reply while the database is down: 451 from host B (its milter stays up)" "451" "$(cut -d' ' -f3 "$T/p0.res")"
 check "...and milter B is still running" kill -0 "$MILTER_B"
+printf 'From: <a@example.net>\r\nTo: <someone@example.org>\r\nSubject: hello\r\nMessage-ID: <plain-1@example.net>\r\n\r\nhello\r\n' >"$T/plain.eml"
+run $MT send "$PORT_B" a@example.net someone@example.org <"$T/plain.eml"
+eq "ordinary mail through host B while the database is down: accepted (250)" "250" "$(echo "$OUT" | cut -c1-3)"
 pg_restart >/dev/null 2>&1
 burst "$T/p0b.plan" "$T/p0.res"
 eq "the database back, the same reply goes through host B without a restart" "250" "$(cut -d' ' -f3 "$T/p0.res")"
@@ -239,6 +242,29 @@ check "milter A starts again over its stale socket" host_up A
 resend_4xx "$T/p3.plan" "$T/p3.res"
 eq "every reply answered 4xx is accepted when sent again" "$((2 * NF))" "$(grep -c ' 2[0-9][0-9]$' "$T/p3.res")"
 eq "every reply seen accepted is recorded, each exactly once" "" "$(not_recorded_once $F2)"
+
+# --- 3b. both hosts sweep at once: each request expired once ---
+NE=10
+sed "s|^request_ttl = .*|request_ttl = 1s|" "$CONF" >"$T/short.conf"
+export CONTACT_MILTER_CONF="$T/short.conf"
+EXP=$(make_requests 3001 $((3000 + NE)) | xargs)
+export CONTACT_MILTER_CONF="$CONF"
+sleep 2
+sweeps=""
+for k in 1 2; do
+	"$CTL" -c "$CONF_A" expire >/dev/null 2>&1 &
+	sweeps="$sweeps $!"
+	"$CTL" -c "$CONF_B" expire >/dev/null 2>&1 &
+	sweeps="$sweeps $!"
+done
+for p in $sweeps; do wait "$p"; done
+bad=""
+for id in $EXP; do
+	got=$(db_sql "SELECT r.state || ' ' || (SELECT COUNT(*) FROM audit a WHERE a.request_id = r.id AND a.action = 'expired')
+		|| ' ' || (SELECT COUNT(*) FROM outbox o WHERE o.request_id = r.id AND o.kind = 'expired') FROM requests r WHERE r.id = $id")
+	[ "$got" = "expired 1 2" ] || bad="$bad request $id: $got;"
+done
+eq "4 sweeps on the two hosts at once: each of $NE requests expired once, one audit line, one mail per contact" "" "$bad"
 
 # --- 4. what the contacts received, counted in the SMTP sink ---
 check "both hosts' outbox workers send everything" outbox_idle
