@@ -1,5 +1,6 @@
 /* test_store.c - schema migrations, the outbox claim, the audit trail. */
 #include <gmime/gmime.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -165,6 +166,81 @@ static void two_connections_never_claim_the_same_mail(void **state)
 	store_close(other);
 }
 
+/* Several hosts start at once on a new store: each brings it to the
+ * latest version, the migrations run once (SQLite: its write lock;
+ * PostgreSQL: an advisory lock), none fails. */
+static void processes_starting_at_once_migrate_the_store_once(void **state)
+{
+	fx *f = *state;
+	char *dbname;
+	char *path = fx_new_store(f->dir, "fresh.db", &dbname);
+	if (!fx_pg_base()) { /* a SQLite store is made by init: once */
+		cm_store *st = NULL;
+		cm_store_opts o = {.create = true, .max_version = 1};
+		assert_int_equal(store_open(path, &o, &st, NULL), CM_OK);
+		store_close(st);
+	}
+	pid_t kids[6];
+	for (int i = 0; i < 6; i++) {
+		kids[i] = fork();
+		assert_true(kids[i] >= 0);
+		if (kids[i] == 0) {
+			cm_store *st = NULL;
+			cm_err err = {0};
+			cm_store_opts o = {.create = false, .busy_timeout = 10000};
+			cm_status rs = store_open(path, &o, &st, &err);
+			if (rs)
+				fprintf(stderr, "# child %d: %s\n", i, err.msg);
+			int v = rs ? -1 : st->ops->schema_version(st);
+			store_close(st);
+			_exit(v == store_latest_version() ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < 6; i++) {
+		int status;
+		assert_int_equal(waitpid(kids[i], &status, 0), kids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	char *n = fx_sql_at(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'accounts'",
+			    "SELECT COUNT(*) FROM pg_tables WHERE tablename = 'accounts'");
+	assert_string_equal(n, "1");
+	g_free(n);
+	g_free(path);
+	fx_drop_store(dbname);
+}
+
+/* PostgreSQL: the server ends the store's session (a restart, a failover,
+ * an administrator): the transaction under way fails as temporary (exit 4,
+ * 451), never a crash, and the store reconnects by itself. */
+static void a_lost_connection_fails_the_transaction_then_reconnects(void **state)
+{
+	fx *f = *state;
+	cm_err err = {0};
+	cm_account a;
+	fx_cast(f);
+	static const char kill_sql[] = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+				       " WHERE datname = current_database() AND pid <> pg_backend_pid()";
+	/* Outside a transaction: the next statement reconnects. */
+	g_free(fx_sql(f, "", kill_sql));
+	assert_int_equal(f->st->ops->account_get(f->st, "bob-ovh", &a, &err), CM_OK);
+	/* Inside one: that transaction is lost, with a message saying so. */
+	assert_int_equal(f->st->ops->begin(f->st, true, &err), CM_OK);
+	assert_int_equal(f->st->ops->account_get(f->st, "bob-ovh", &a, &err), CM_OK);
+	g_free(fx_sql(f, "", kill_sql));
+	a.bouncing = true;
+	cm_status rs = f->st->ops->account_update(f->st, &a, &err);
+	assert_true(rs == CM_ERR_IO || rs == CM_ERR_BUSY);
+	assert_non_null(strstr(err.msg, "connection lost"));
+	f->st->ops->rollback(f->st);
+	/* The next transaction goes through, and the lost one left nothing. */
+	g_free(fx_sql(f, "", kill_sql));
+	assert_int_equal(core_account_set(&f->core, "bob-ovh", "bob@new.example", NULL, NULL, -1, -1, &err), CM_OK);
+	assert_int_equal(f->st->ops->account_get(f->st, "bob-ovh", &a, &err), CM_OK);
+	assert_string_equal(a.email, "bob@new.example");
+	assert_false(a.bouncing);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +251,13 @@ int main(void)
 		T(a_missing_store_is_not_created_unless_asked),
 		T(the_audit_trail_cannot_be_rewritten),
 		T(two_connections_never_claim_the_same_mail),
+		T(processes_starting_at_once_migrate_the_store_once),
 	};
-	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+	const struct CMUnitTest pg_tests[] = {
+		T(a_lost_connection_fails_the_transaction_then_reconnects),
+	};
+	int failed = cmocka_run_group_tests_name("store", tests, NULL, NULL);
+	if (fx_pg_base())
+		failed += cmocka_run_group_tests_name("store on PostgreSQL", pg_tests, NULL, NULL);
+	return failed;
 }
