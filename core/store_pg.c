@@ -1063,6 +1063,13 @@ static cm_status pg_exec(pg_store *s, const char *what, const char *sql, cm_err 
 static cm_status pg_migrate(pg_store *s, int target, cm_err *err)
 {
 	cm_status st;
+	/* Up to date already (every start but the first): no lock, no write. */
+	int now = pg_version(s);
+	if (now > NMIGRATIONS)
+		return cm_err_set(err, CM_ERR_USAGE, "store %s has schema version %d, newer than this program (%d)",
+				  s->label, now, NMIGRATIONS);
+	if (now >= target)
+		return CM_OK;
 	if ((st = pg_exec(s, "migration", "BEGIN", err)))
 		return st;
 	if ((st = pg_exec(s, "migration lock", "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")", err)) ||
