@@ -53,6 +53,10 @@ row("pg_1m_vs_10k", "PostgreSQL: time per decision, %d-request store / %d-reques
     % (res["dec_big_n"], res["dec_small_n"]),
     ratio(g("dec_pg_s_big", 0), g("dec_pg_s_small", 0)), 1.25, False,
     "%.2f / %.2f ms per durable decision" % (g("dec_pg_s_big", 0) * 1000, g("dec_pg_s_small", 0) * 1000))
+row("replies_two_mx_vs_one", "replies through two MX hosts on one PostgreSQL database / through one",
+    ratio(g("rep_rate_pg_two", 0), g("rep_rate_pg_one", 0)), 1.0, True,
+    "%.0f / %.0f msg/s; %d replies recorded" % (g("rep_rate_pg_two", 0), g("rep_rate_pg_one", 0),
+                                                 g("rep_pg_recorded", 0)))
 warm = res["rss_after_1000_kb"]
 growth = round((res["rss_after_all_kb"] - warm) / warm, 3) if warm else 0.0
 row("rss_growth", "milter RSS growth from 1,000 to %d replies" % res["rss_replies"], growth, 0.10, False,

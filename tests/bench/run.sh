@@ -22,7 +22,7 @@ put() { echo "$1=$2" >>"$RES"; }
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 stop_all() {
-	for n in pf-none pf-ref pf-cm pf-eom pf-disc pf-cmd; do PF_NAME=$n stop_postfix; done
+	for n in pf-none pf-ref pf-cm pf-eom pf-disc pf-cmd pf-mx1 pf-mx2; do PF_NAME=$n stop_postfix; done
 	cleanup
 }
 trap stop_all EXIT
@@ -184,7 +184,7 @@ put dec_big_n "$BIG"
 with_store() { sed "s|^path = .*|path = $(printf '%s' "$1" | sed 's/[&|\\]/\\&/g')|" "$CONF" >"$2"; }
 say "6. PostgreSQL: $CONC decisions by 1 and 8 clients on each backend; stores of $SMALL and $BIG requests"
 if pg_start >"$T/pg.log" 2>&1; then
-	trap 'pg_stop; stop_all' EXIT
+	trap 'stop_all; pg_stop' EXIT
 	for be in sqlite pg; do
 		for k in 1 8; do
 			if [ "$be" = pg ]; then
@@ -214,6 +214,46 @@ if pg_start >"$T/pg.log" 2>&1; then
 	done
 	put dec_pg_s_small "$(median <"$T/pgdec_small")"
 	put dec_pg_s_big "$(median <"$T/pgdec_big")"
+
+	# Replies through Postfix on one database: one MX host (Postfix and
+	# contact-milter) taking them all, against two taking half each.
+	uri=$(pg_createdb mx)
+	mx_pids=""
+	for h in 1 2; do
+		with_store "$uri" "$T/mx$h.tmp"
+		sed "s|^socket = .*|socket = unix:$T/milter-mx$h.sock|" "$T/mx$h.tmp" >"$T/mx$h.conf"
+		"$MILTER" -f -c "$T/mx$h.conf" 2>>"$T/milter-mx.log" &
+		mx_pids="$mx_pids $!"
+		wait_unix "$T/milter-mx$h.sock"
+		port=$(free_port)
+		eval "PORT_mx$h=$port"
+		PF_NAME=pf-mx$h start_postfix "$port" "$SINK" "unix:$T/milter-mx$h.sock" >/dev/null
+	done
+	PIDS="$PIDS $mx_pids"
+	for r in $(seq 1 "$ROUNDS"); do
+		"$B/bench_tool" setup "$T/mx1.conf" "$REPLIES" "$T/mx_one_$r.tsv" 2>/dev/null
+		"$B/bench_tool" setup "$T/mx1.conf" "$REPLIES" "$T/mx_two_$r.tsv" 2>/dev/null
+		set -- $($LOAD replies "$PORT_mx1" "$T/mx_one_$r.tsv" 10)
+		echo "$2 $3" | awk '{printf "%.2f\n", $1 / $2}' >>"$T/mx_one"
+		qwait mx1
+		awk 'NR % 2 == 1' "$T/mx_two_$r.tsv" >"$T/mx_two_a.tsv"
+		awk 'NR % 2 == 0' "$T/mx_two_$r.tsv" >"$T/mx_two_b.tsv"
+		t0=$(now)
+		$LOAD replies "$PORT_mx1" "$T/mx_two_a.tsv" 5 >"$T/mx_a.out" &
+		la=$!
+		$LOAD replies "$PORT_mx2" "$T/mx_two_b.tsv" 5 >"$T/mx_b.out"
+		wait $la
+		t1=$(now)
+		cat "$T/mx_a.out" "$T/mx_b.out" | awk -v t="$t0 $t1" '{n += $2} END {split(t, a, " "); printf "%.2f\n", n / (a[2] - a[1])}' >>"$T/mx_two"
+		qwait mx1
+		qwait mx2
+	done
+	put rep_rate_pg_one "$(median <"$T/mx_one")"
+	put rep_rate_pg_two "$(median <"$T/mx_two")"
+	put rep_pg_recorded "$(pg_psql "$uri" "SELECT COUNT(*) FROM parties WHERE via = 'email' AND decision = 'accepted'")"
+	PF_NAME=pf-mx1 stop_postfix
+	PF_NAME=pf-mx2 stop_postfix
+	for p in $mx_pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	pg_stop
 else
 	say "PostgreSQL did not start: $(tail -3 "$T/pg.log")"
