@@ -8,7 +8,7 @@
  * SELECT ... FOR UPDATE; the outbox claim takes rows with SKIP LOCKED.
  * A lost connection is noticed (PQstatus) and reset at the next begin(),
  * or at the next statement outside a transaction. */
-#include "store.h"
+#include "store_rows.h"
 
 #include <libpq-fe.h>
 #include <stdarg.h>
@@ -333,7 +333,36 @@ static cm_status pg_runv(pg_store *s, const char *what, PGresult **out, cm_err *
 	return CM_OK;
 }
 
-typedef void pg_row_fn(const PGresult *r, int row, void *out);
+
+/* A result's row as store_rows.h's columns. */
+static const char *pg_text(const store_cols *c, int col)
+{
+	return PQgetvalue((const PGresult *)c->q, c->row, col); /* "" for NULL */
+}
+
+static int64_t pg_i64(const store_cols *c, int col)
+{
+	return g_ascii_strtoll(PQgetvalue((const PGresult *)c->q, c->row, col), NULL, 10);
+}
+
+static bool pg_null(const store_cols *c, int col)
+{
+	return PQgetisnull((const PGresult *)c->q, c->row, col);
+}
+
+static char *pg_blob(const store_cols *c, int col)
+{
+	size_t n = 0;
+	unsigned char *b = pg_null(c, col) ? NULL : PQunescapeBytea((const unsigned char *)pg_text(c, col), &n);
+	char *m = g_malloc(n + 1);
+	if (b && n)
+		memcpy(m, b, n);
+	m[b ? n : 0] = '\0';
+	PQfreemem(b);
+	return m;
+}
+
+#define PG_COLS(res, i) {.q = (res), .row = (i), .text = pg_text, .i64 = pg_i64, .null = pg_null, .blob = pg_blob}
 
 /* A statement without rows to read; *changes (optional) gets the count. */
 static cm_status pg_do(pg_store *s, const char *what, int *changes, cm_err *err, const char *sql, const char *fmt, ...)
@@ -353,7 +382,7 @@ static cm_status pg_do(pg_store *s, const char *what, int *changes, cm_err *err,
 
 /* The first row, read into out by row(); CM_ERR_NOTFOUND (err untouched)
  * when there is none. */
-static cm_status pg_get(pg_store *s, const char *what, pg_row_fn *row, void *out, cm_err *err, const char *sql,
+static cm_status pg_get(pg_store *s, const char *what, store_row_fn *row, void *out, cm_err *err, const char *sql,
 			const char *fmt, ...)
 {
 	PGresult *res;
@@ -364,14 +393,15 @@ static cm_status pg_get(pg_store *s, const char *what, pg_row_fn *row, void *out
 	if (st)
 		return st;
 	bool found = PQntuples(res) > 0;
+	store_cols cols = PG_COLS(res, 0);
 	if (found)
-		row(res, 0, out);
+		row(&cols, out);
 	PQclear(res);
 	return found ? CM_OK : CM_ERR_NOTFOUND;
 }
 
 /* Every row appended to the GArray out, each read by row(). */
-static cm_status pg_list(pg_store *s, const char *what, pg_row_fn *row, GArray *out, cm_err *err, const char *sql,
+static cm_status pg_list(pg_store *s, const char *what, store_row_fn *row, GArray *out, cm_err *err, const char *sql,
 			 const char *fmt, ...)
 {
 	PGresult *res;
@@ -383,36 +413,13 @@ static cm_status pg_list(pg_store *s, const char *what, pg_row_fn *row, GArray *
 		return st;
 	void *el = g_malloc0(g_array_get_element_size(out));
 	for (int i = 0; i < PQntuples(res); i++) {
-		row(res, i, el);
+		store_cols cols = PG_COLS(res, i);
+		row(&cols, el);
 		g_array_append_vals(out, el, 1);
 	}
 	g_free(el);
 	PQclear(res);
 	return CM_OK;
-}
-
-/* Columns: text cut to the buffer (values are bounded on the way in),
- * integers (NULL reads 0), and a bytea message as a NUL-terminated copy. */
-static void col_copy(const PGresult *r, int row, int c, char *dst, size_t n)
-{
-	g_strlcpy(dst, PQgetisnull(r, row, c) ? "" : PQgetvalue(r, row, c), n);
-}
-
-static int64_t col_int(const PGresult *r, int row, int c)
-{
-	return PQgetisnull(r, row, c) ? 0 : g_ascii_strtoll(PQgetvalue(r, row, c), NULL, 10);
-}
-
-static char *col_blob(const PGresult *r, int row, int c)
-{
-	size_t n = 0;
-	unsigned char *b = PQgetisnull(r, row, c) ? NULL : PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, c), &n);
-	char *m = g_malloc(n + 1);
-	if (b && n)
-		memcpy(m, b, n);
-	m[b ? n : 0] = '\0';
-	PQfreemem(b);
-	return m;
 }
 
 /* ---- transactions and locks ---- */
@@ -480,22 +487,9 @@ static cm_status pg_group_lock(cm_store *st, const char *name, cm_err *err)
 
 /* ---- accounts ---- */
 
-static void account_row(const PGresult *r, int i, void *o)
-{
-	cm_account *out = o;
-	memset(out, 0, sizeof *out);
-	col_copy(r, i, 0, out->nic, sizeof out->nic);
-	col_copy(r, i, 1, out->email, sizeof out->email);
-	col_copy(r, i, 2, out->lang, sizeof out->lang);
-	out->voip_validated = col_int(r, i, 3);
-	out->payments_ok = col_int(r, i, 4);
-	out->bouncing = col_int(r, i, 5);
-	col_copy(r, i, 6, out->name, sizeof out->name);
-}
-
 static cm_status pg_account_get(cm_store *st, const char *nic, cm_account *out, cm_err *err)
 {
-	cm_status rs = pg_get(PG(st), "account lookup", account_row, out, err,
+	cm_status rs = pg_get(PG(st), "account lookup", store_row_account, out, err,
 			      "SELECT nic, email, lang, voip_validated, payments_ok, bouncing, name FROM accounts"
 			      " WHERE nic = $1", "t", nic);
 	return rs == CM_ERR_NOTFOUND ? cm_err_set(err, rs, "account %s does not exist", nic) : rs;
@@ -524,18 +518,9 @@ static cm_status pg_account_update(cm_store *st, const cm_account *a, cm_err *er
 
 /* ---- groups and services ---- */
 
-static void group_row(const PGresult *r, int i, void *o)
-{
-	cm_group *out = o;
-	col_copy(r, i, 0, out->name, sizeof out->name);
-	col_copy(r, i, 1, out->admin, sizeof out->admin);
-	col_copy(r, i, 2, out->tech, sizeof out->tech);
-	col_copy(r, i, 3, out->billing, sizeof out->billing);
-}
-
 static cm_status pg_group_get(cm_store *st, const char *name, cm_group *out, cm_err *err)
 {
-	cm_status rs = pg_get(PG(st), "group lookup", group_row, out, err,
+	cm_status rs = pg_get(PG(st), "group lookup", store_row_group, out, err,
 			      "SELECT name, admin, tech, billing FROM groups WHERE name = $1", "t", name);
 	return rs == CM_ERR_NOTFOUND ? cm_err_set(err, rs, "group %s does not exist", name) : rs;
 }
@@ -564,53 +549,17 @@ static cm_status pg_service_insert(cm_store *st, const cm_service *sv, cm_err *e
 	return rs;
 }
 
-static void service_row(const PGresult *r, int i, void *o)
-{
-	cm_service *sv = o;
-	col_copy(r, i, 0, sv->group, sizeof sv->group);
-	col_copy(r, i, 1, sv->name, sizeof sv->name);
-	col_copy(r, i, 2, sv->kind, sizeof sv->kind);
-}
-
 static cm_status pg_service_list(cm_store *st, const char *group, GArray *out, cm_err *err)
 {
-	return pg_list(PG(st), "service list", service_row, out, err,
+	return pg_list(PG(st), "service list", store_row_service, out, err,
 		       "SELECT grp, name, kind FROM services WHERE grp = $1 ORDER BY name", "t", group);
 }
 
 /* ---- requests ---- */
 
-#define REQ_COLS "id, grp, roles, from_nic, to_nic, asked_by, state, created_at, expires_at, done_at, reason, reported"
-
-static void request_row(const PGresult *r, int i, void *o)
-{
-	cm_request *q = o;
-	char state[16];
-	memset(q, 0, sizeof *q);
-	q->id = col_int(r, i, 0);
-	col_copy(r, i, 1, q->group, sizeof q->group);
-	q->roles = (unsigned)col_int(r, i, 2);
-	col_copy(r, i, 3, q->from_nic, sizeof q->from_nic);
-	col_copy(r, i, 4, q->to_nic, sizeof q->to_nic);
-	col_copy(r, i, 5, q->asked_by, sizeof q->asked_by);
-	col_copy(r, i, 6, state, sizeof state);
-	int sv = cm_state_parse(state);
-	q->state = sv < 0 ? CM_STATE_FAILED : (cm_state)sv;
-	q->created_at = col_int(r, i, 7);
-	q->expires_at = col_int(r, i, 8);
-	q->done_at = col_int(r, i, 9);
-	col_copy(r, i, 10, q->reason, sizeof q->reason);
-	q->reported = col_int(r, i, 11);
-}
-
-static void id_row(const PGresult *r, int i, void *o)
-{
-	*(int64_t *)o = col_int(r, i, 0);
-}
-
 static cm_status pg_request_insert(cm_store *st, cm_request *r, cm_err *err)
 {
-	return pg_get(PG(st), "request insert", id_row, &r->id, err,
+	return pg_get(PG(st), "request insert", store_row_id, &r->id, err,
 		      "INSERT INTO requests(grp, roles, from_nic, to_nic, asked_by, state, created_at, expires_at)"
 		      " VALUES($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id", "tittttII", r->group, (int)r->roles,
 		      r->from_nic, r->to_nic, r->asked_by, cm_state_str(r->state), r->created_at, r->expires_at);
@@ -618,8 +567,8 @@ static cm_status pg_request_insert(cm_store *st, cm_request *r, cm_err *err)
 
 static cm_status pg_request_get(cm_store *st, int64_t id, cm_request *out, cm_err *err)
 {
-	cm_status rs = pg_get(PG(st), "request lookup", request_row, out, err,
-			      "SELECT " REQ_COLS " FROM requests WHERE id = $1", "I", id);
+	cm_status rs = pg_get(PG(st), "request lookup", store_row_request, out, err,
+			      "SELECT " STORE_REQUEST_COLS " FROM requests WHERE id = $1", "I", id);
 	return rs == CM_ERR_NOTFOUND ? cm_err_set(err, rs, "request %lld does not exist", (long long)id) : rs;
 }
 
@@ -632,8 +581,8 @@ static cm_status pg_request_update(cm_store *st, const cm_request *r, cm_err *er
 
 static cm_status pg_request_list(cm_store *st, const char *nic, int state, GArray *out, cm_err *err)
 {
-	return pg_list(PG(st), "request list", request_row, out, err,
-		       "SELECT " REQ_COLS " FROM requests WHERE ($1::text IS NULL OR from_nic = $1 OR to_nic = $1"
+	return pg_list(PG(st), "request list", store_row_request, out, err,
+		       "SELECT " STORE_REQUEST_COLS " FROM requests WHERE ($1::text IS NULL OR from_nic = $1 OR to_nic = $1"
 		       " OR asked_by = $1) AND ($2::text IS NULL OR state = $2) ORDER BY id", "tt", nic,
 		       state >= 0 ? cm_state_str((cm_state)state) : NULL);
 }
@@ -641,28 +590,21 @@ static cm_status pg_request_list(cm_store *st, const char *nic, int state, GArra
 static cm_status pg_request_open_with_roles(cm_store *st, const char *group, unsigned roles, int64_t *id,
 					    cm_err *err)
 {
-	return pg_get(PG(st), "open request lookup", id_row, id, err,
+	return pg_get(PG(st), "open request lookup", store_row_id, id, err,
 		      "SELECT id FROM requests WHERE grp = $1 AND state = 'pending' AND (roles & $2::integer) != 0"
 		      " ORDER BY id LIMIT 1", "ti", group, (int)roles);
 }
 
 static cm_status pg_request_due(cm_store *st, int64_t now, GArray *ids, cm_err *err)
 {
-	return pg_list(PG(st), "expiry scan", id_row, ids, err,
+	return pg_list(PG(st), "expiry scan", store_row_id, ids, err,
 		       "SELECT id FROM requests WHERE state = 'pending' AND expires_at <= $1 ORDER BY id", "I", now);
-}
-
-static void id_side_row(const PGresult *r, int i, void *o)
-{
-	int64_t *pair = o;
-	pair[0] = col_int(r, i, 0);
-	pair[1] = strcmp(PQgetvalue(r, i, 1), "to") == 0 ? CM_SIDE_TO : CM_SIDE_FROM;
 }
 
 static cm_status pg_reminder_due(cm_store *st, int64_t now, int64_t created_before, GArray *pairs, cm_err *err)
 {
 	GArray *rows = g_array_new(FALSE, FALSE, 2 * sizeof(int64_t));
-	cm_status rs = pg_list(PG(st), "reminder scan", id_side_row, rows, err,
+	cm_status rs = pg_list(PG(st), "reminder scan", store_row_id_side, rows, err,
 			       "SELECT p.request_id, p.side FROM requests r JOIN parties p ON p.request_id = r.id"
 			       " WHERE r.state = 'pending' AND r.expires_at > $1 AND r.created_at <= $2"
 			       " AND p.decision IS NULL AND p.reminded_at IS NULL ORDER BY p.request_id, p.side",
@@ -682,31 +624,10 @@ static cm_status pg_party_insert(cm_store *st, const cm_party *p, cm_err *err)
 		     cm_side_str(p->side), p->nic, p->email);
 }
 
-static void party_row(const PGresult *r, int i, void *o)
-{
-	cm_party *p = o;
-	const char *d = PQgetvalue(r, i, 3), *via = PQgetvalue(r, i, 5);
-	memset(p, 0, sizeof *p);
-	p->side = strcmp(PQgetvalue(r, i, 0), "to") == 0 ? CM_SIDE_TO : CM_SIDE_FROM;
-	p->request_id = col_int(r, i, 10);
-	col_copy(r, i, 1, p->nic, sizeof p->nic);
-	col_copy(r, i, 2, p->email, sizeof p->email);
-	p->decision = strcmp(d, "accepted") == 0 ? CM_DECISION_ACCEPTED
-		      : strcmp(d, "refused") == 0 ? CM_DECISION_REFUSED : CM_DECISION_NONE;
-	p->decided_at = col_int(r, i, 4);
-	p->via = strcmp(via, "email") == 0 ? CM_VIA_EMAIL
-		 : strcmp(via, "cli") == 0 ? CM_VIA_CLI
-		 : strcmp(via, "web") == 0 ? CM_VIA_WEB : CM_VIA_NONE;
-	p->bouncing = col_int(r, i, 6);
-	p->token_serial = (int)col_int(r, i, 7);
-	p->last_sent_at = col_int(r, i, 8);
-	p->reminded_at = col_int(r, i, 9);
-}
-
 static cm_status pg_party_pair(cm_store *st, int64_t request_id, cm_party out[2], cm_err *err)
 {
 	GArray *l = g_array_new(FALSE, FALSE, sizeof(cm_party));
-	cm_status rs = pg_list(PG(st), "party lookup", party_row, l, err,
+	cm_status rs = pg_list(PG(st), "party lookup", store_row_party, l, err,
 			       "SELECT p.side, p.nic, p.email, p.decision, p.decided_at, p.via, COALESCE(a.bouncing, 0),"
 			       " p.token_serial, p.last_sent_at, p.reminded_at, p.request_id"
 			       " FROM parties p LEFT JOIN accounts a ON a.nic = p.nic WHERE p.request_id = $1"
@@ -764,18 +685,10 @@ static cm_status pg_token_insert(cm_store *st, const unsigned char hash[CM_TOKEN
 			  cm_side_str(side), serial);
 }
 
-static void token_row(const PGresult *r, int i, void *o)
-{
-	cm_token_ref *out = o;
-	out->request_id = col_int(r, i, 0);
-	out->side = strcmp(PQgetvalue(r, i, 1), "to") == 0 ? CM_SIDE_TO : CM_SIDE_FROM;
-	out->superseded = col_int(r, i, 2);
-}
-
 static cm_status pg_token_lookup(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_token_ref *out,
 				 cm_err *err)
 {
-	cm_status rs = pg_get(PG(st), "token lookup", token_row, out, err,
+	cm_status rs = pg_get(PG(st), "token lookup", store_row_token, out, err,
 			      "SELECT request_id, side, (superseded_at IS NOT NULL)::integer FROM tokens WHERE hash = $1",
 			      "h", hash);
 	return rs == CM_ERR_NOTFOUND ? cm_err_set(err, CM_ERR_TOKEN_UNKNOWN, "unknown token") : rs;
@@ -790,51 +703,10 @@ static cm_status pg_token_supersede(cm_store *st, int64_t request_id, cm_side si
 
 /* ---- outbox ---- */
 
-#define OUT_COLS "id, request_id, kind, nic, rcpt, sender, state, attempts, next_attempt_at, created_at," \
-		 " sent_at, last_error, token_side, token_serial"
-
-static void outbox_row(const PGresult *r, int i, void *o)
-{
-	cm_outbox_item *it = o;
-	char buf[16];
-	memset(it, 0, sizeof *it);
-	it->id = col_int(r, i, 0);
-	it->request_id = col_int(r, i, 1);
-	col_copy(r, i, 2, buf, sizeof buf);
-	int k = cm_mail_kind_parse(buf);
-	it->kind = k < 0 ? CM_MAIL_NOTICE : (cm_mail_kind)k;
-	col_copy(r, i, 3, it->nic, sizeof it->nic);
-	col_copy(r, i, 4, it->rcpt, sizeof it->rcpt);
-	col_copy(r, i, 5, it->sender, sizeof it->sender);
-	col_copy(r, i, 6, buf, sizeof buf);
-	int os = cm_out_state_parse(buf);
-	it->state = os < 0 ? CM_OUT_FAILED : (cm_out_state)os;
-	it->attempts = (int)col_int(r, i, 7);
-	it->next_attempt_at = col_int(r, i, 8);
-	it->created_at = col_int(r, i, 9);
-	it->sent_at = col_int(r, i, 10);
-	col_copy(r, i, 11, it->last_error, sizeof it->last_error);
-	col_copy(r, i, 12, buf, sizeof buf);
-	it->token_side = strcmp(buf, "from") == 0 ? CM_SIDE_FROM : strcmp(buf, "to") == 0 ? CM_SIDE_TO : -1;
-	it->token_serial = (int)col_int(r, i, 13);
-}
-
-typedef struct {
-	cm_outbox_item it;
-	char *msg;
-} item_msg;
-
-static void outbox_msg_row(const PGresult *r, int i, void *o)
-{
-	item_msg *im = o;
-	outbox_row(r, i, &im->it);
-	im->msg = col_blob(r, i, 14);
-}
-
 static cm_status pg_outbox_insert(cm_store *st, cm_outbox_item *it, cm_err *err)
 {
 	bool tok = it->token_side == CM_SIDE_FROM || it->token_side == CM_SIDE_TO;
-	return pg_get(PG(st), "outbox insert", id_row, &it->id, err,
+	return pg_get(PG(st), "outbox insert", store_row_id, &it->id, err,
 		      "INSERT INTO outbox(request_id, kind, nic, rcpt, state, next_attempt_at, created_at, token_side,"
 		      " token_serial) VALUES($1, $2, $3, $4, 'queued', $5, $6, $7, $8) RETURNING id", "ntttIIto",
 		      it->request_id, cm_mail_kind_str(it->kind), it->nic, it->rcpt, it->next_attempt_at, it->created_at,
@@ -850,9 +722,9 @@ static cm_status pg_outbox_set_message(cm_store *st, int64_t id, const char *sen
 
 static cm_status pg_outbox_get(cm_store *st, int64_t id, cm_outbox_item *out, char **msg, cm_err *err)
 {
-	item_msg im = {0};
-	cm_status rs = pg_get(PG(st), "outbox lookup", outbox_msg_row, &im, err,
-			      "SELECT " OUT_COLS ", message FROM outbox WHERE id = $1", "I", id);
+	store_item_msg im = {0};
+	cm_status rs = pg_get(PG(st), "outbox lookup", store_row_outbox_msg, &im, err,
+			      "SELECT " STORE_OUTBOX_COLS ", message FROM outbox WHERE id = $1", "I", id);
 	if (rs == CM_ERR_NOTFOUND)
 		return cm_err_set(err, rs, "outbox item %lld does not exist", (long long)id);
 	if (rs == CM_OK) {
@@ -869,11 +741,11 @@ static cm_status pg_outbox_list(cm_store *st, int state, int64_t request_id, GAr
 {
 	const char *sv = state >= 0 ? cm_out_state_str((cm_out_state)state) : NULL;
 	if (request_id)
-		return pg_list(PG(st), "outbox list", outbox_row, out, err,
-			       "SELECT " OUT_COLS " FROM outbox WHERE request_id = $2 AND ($1::text IS NULL OR state = $1)"
+		return pg_list(PG(st), "outbox list", store_row_outbox, out, err,
+			       "SELECT " STORE_OUTBOX_COLS " FROM outbox WHERE request_id = $2 AND ($1::text IS NULL OR state = $1)"
 			       " ORDER BY id", "tI", sv, request_id);
-	return pg_list(PG(st), "outbox list", outbox_row, out, err,
-		       "SELECT " OUT_COLS " FROM outbox WHERE ($1::text IS NULL OR state = $1) ORDER BY id", "t", sv);
+	return pg_list(PG(st), "outbox list", store_row_outbox, out, err,
+		       "SELECT " STORE_OUTBOX_COLS " FROM outbox WHERE ($1::text IS NULL OR state = $1) ORDER BY id", "t", sv);
 }
 
 /* Several workers on several hosts: each due row goes to one of them
@@ -882,17 +754,17 @@ static cm_status pg_outbox_list(cm_store *st, int state, int64_t request_id, GAr
 static cm_status pg_outbox_claim(cm_store *st, int64_t now, int64_t lease, int max, GArray *items, GPtrArray *msgs,
 				 cm_err *err)
 {
-	GArray *l = g_array_new(FALSE, FALSE, sizeof(item_msg));
-	cm_status rs = pg_list(PG(st), "outbox claim", outbox_msg_row, l, err,
+	GArray *l = g_array_new(FALSE, FALSE, sizeof(store_item_msg));
+	cm_status rs = pg_list(PG(st), "outbox claim", store_row_outbox_msg, l, err,
 			       "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_until = $2"
 			       " WHERE id IN (SELECT id FROM outbox o WHERE ((state = 'queued' AND next_attempt_at <= $1)"
 			       " OR (state = 'sending' AND claimed_until < $1)) AND (kind != 'event' OR NOT EXISTS"
 			       " (SELECT 1 FROM outbox e WHERE e.kind = 'event' AND e.request_id = o.request_id"
 			       " AND e.id < o.id AND e.state IN ('queued', 'sending')))"
 			       " ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)"
-			       " RETURNING " OUT_COLS ", message", "IIi", now, now + lease, max);
+			       " RETURNING " STORE_OUTBOX_COLS ", message", "IIi", now, now + lease, max);
 	for (guint i = 0; i < l->len; i++) {
-		item_msg *im = &g_array_index(l, item_msg, i);
+		store_item_msg *im = &g_array_index(l, store_item_msg, i);
 		g_array_append_val(items, im->it);
 		g_ptr_array_add(msgs, im->msg);
 	}
@@ -935,15 +807,10 @@ static cm_status pg_outbox_withdraw(cm_store *st, int64_t request_id, int side, 
 	return rs;
 }
 
-static void maybe_row(const PGresult *r, int i, void *o)
-{
-	*(int64_t *)o = PQgetisnull(r, i, 0) ? -1 : col_int(r, i, 0);
-}
-
 static cm_status pg_outbox_next_due(cm_store *st, int64_t *at, cm_err *err)
 {
 	int64_t v = -1;
-	cm_status rs = pg_get(PG(st), "outbox scan", maybe_row, &v, err,
+	cm_status rs = pg_get(PG(st), "outbox scan", store_row_maybe, &v, err,
 			      "SELECT MIN(CASE state WHEN 'queued' THEN next_attempt_at ELSE claimed_until END)"
 			      " FROM outbox WHERE state IN ('queued', 'sending')", "");
 	if (rs == CM_OK && v < 0)
@@ -962,43 +829,20 @@ static cm_status pg_audit_append(cm_store *st, const cm_audit *a, cm_err *err)
 		     a->request_id, a->actor, a->action, a->detail);
 }
 
-static void audit_row(const PGresult *r, int i, void *o)
-{
-	cm_audit *a = o;
-	a->id = col_int(r, i, 0);
-	a->at = col_int(r, i, 1);
-	a->request_id = col_int(r, i, 2);
-	col_copy(r, i, 3, a->actor, sizeof a->actor);
-	col_copy(r, i, 4, a->action, sizeof a->action);
-	col_copy(r, i, 5, a->detail, sizeof a->detail);
-}
-
 static cm_status pg_audit_list(cm_store *st, int64_t request_id, GArray *out, cm_err *err)
 {
-	return pg_list(PG(st), "audit list", audit_row, out, err,
+	return pg_list(PG(st), "audit list", store_row_audit, out, err,
 		       "SELECT id, at, request_id, actor, action, detail FROM audit WHERE request_id = $1 ORDER BY id", "I",
 		       request_id);
 }
 
 /* ---- replies and failures ---- */
 
-typedef struct {
-	int64_t request_id;
-	cm_decision d;
-} seen_reply;
-
-static void seen_row(const PGresult *r, int i, void *o)
-{
-	seen_reply *s = o;
-	s->request_id = col_int(r, i, 0);
-	s->d = strcmp(PQgetvalue(r, i, 1), "refused") == 0 ? CM_DECISION_REFUSED : CM_DECISION_ACCEPTED;
-}
-
 static cm_status pg_reply_seen(cm_store *st, const char *message_id, const unsigned char hash[CM_TOKEN_HASH_BYTES],
 			       int64_t *request_id, cm_decision *d, cm_err *err)
 {
-	seen_reply r;
-	cm_status rs = pg_get(PG(st), "reply lookup", seen_row, &r, err,
+	store_seen_reply r;
+	cm_status rs = pg_get(PG(st), "reply lookup", store_row_seen, &r, err,
 			      "SELECT request_id, decision FROM replies WHERE message_id = $1 AND token_hash = $2", "th",
 			      message_id, hash);
 	if (rs == CM_OK) {
@@ -1026,7 +870,7 @@ static cm_status pg_failure_add(cm_store *st, const char *key, int64_t now, cm_e
 
 static cm_status pg_failure_count(cm_store *st, const char *key, int64_t since, int64_t *count, cm_err *err)
 {
-	return pg_get(PG(st), "failure count", id_row, count, err,
+	return pg_get(PG(st), "failure count", store_row_id, count, err,
 		      "SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $2", "tI", key, since);
 }
 

@@ -1,6 +1,7 @@
 /* store_sqlite.c - the SQLite backend of store.h: WAL, synchronous=FULL,
  * foreign keys, prepared statements cached per connection, bind parameters
  * only.  The schema and its migrations are in store_sqlite_schema.c. */
+#include "store_rows.h"
 #include "store_sqlite.h"
 
 #include <errno.h>
@@ -97,8 +98,36 @@ static cm_status sq_bindv(sq_store *s, const char *sql, sqlite3_stmt **out, cm_e
 	return CM_OK;
 }
 
-/* Read one row into the out of an operation. */
-typedef void sq_row_fn(sqlite3_stmt *q, void *out);
+/* A statement's current row as store_rows.h's columns. */
+static const char *sq_text(const store_cols *c, int col)
+{
+	const unsigned char *t = sqlite3_column_text((sqlite3_stmt *)c->q, col);
+	return t ? (const char *)t : "";
+}
+
+static int64_t sq_i64(const store_cols *c, int col)
+{
+	return sqlite3_column_int64((sqlite3_stmt *)c->q, col);
+}
+
+static bool sq_null(const store_cols *c, int col)
+{
+	return sqlite3_column_type((sqlite3_stmt *)c->q, col) == SQLITE_NULL;
+}
+
+static char *sq_blob(const store_cols *c, int col)
+{
+	sqlite3_stmt *q = (sqlite3_stmt *)c->q;
+	int n = sqlite3_column_bytes(q, col);
+	const void *b = sqlite3_column_blob(q, col);
+	char *m = g_malloc((gsize)n + 1);
+	if (n > 0)
+		memcpy(m, b, (size_t)n);
+	m[n] = '\0';
+	return m;
+}
+
+#define SQ_COLS(stmt) {.q = (stmt), .text = sq_text, .i64 = sq_i64, .null = sq_null, .blob = sq_blob}
 
 /* Run a statement that returns no row; *changes (optional) gets the count. */
 static cm_status sq_do(sq_store *s, const char *what, int *changes, cm_err *err, const char *sql, const char *fmt, ...)
@@ -121,7 +150,7 @@ static cm_status sq_do(sq_store *s, const char *what, int *changes, cm_err *err,
 
 /* Read the first row of a query into out with row(); CM_ERR_NOTFOUND
  * (err untouched) when there is none. */
-static cm_status sq_get(sq_store *s, const char *what, sq_row_fn *row, void *out, cm_err *err, const char *sql,
+static cm_status sq_get(sq_store *s, const char *what, store_row_fn *row, void *out, cm_err *err, const char *sql,
 			const char *fmt, ...)
 {
 	sqlite3_stmt *q = NULL;
@@ -132,8 +161,9 @@ static cm_status sq_get(sq_store *s, const char *what, sq_row_fn *row, void *out
 	if (rs)
 		return rs;
 	int rc = sqlite3_step(q);
+	store_cols cols = SQ_COLS(q);
 	if (rc == SQLITE_ROW)
-		row(q, out);
+		row(&cols, out);
 	sqlite3_reset(q);
 	if (rc == SQLITE_DONE)
 		return CM_ERR_NOTFOUND;
@@ -141,7 +171,7 @@ static cm_status sq_get(sq_store *s, const char *what, sq_row_fn *row, void *out
 }
 
 /* Append every row of a query to the GArray out, each read by row(). */
-static cm_status sq_list(sq_store *s, const char *what, sq_row_fn *row, GArray *out, cm_err *err, const char *sql,
+static cm_status sq_list(sq_store *s, const char *what, store_row_fn *row, GArray *out, cm_err *err, const char *sql,
 			 const char *fmt, ...)
 {
 	sqlite3_stmt *q = NULL;
@@ -154,8 +184,9 @@ static cm_status sq_list(sq_store *s, const char *what, sq_row_fn *row, GArray *
 	guint before = out->len;
 	void *el = g_malloc0(g_array_get_element_size(out));
 	int rc;
+	store_cols cols = SQ_COLS(q);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		row(q, el);
+		row(&cols, el);
 		g_array_append_vals(out, el, 1);
 	}
 	sqlite3_reset(q);
@@ -165,14 +196,6 @@ static cm_status sq_list(sq_store *s, const char *what, sq_row_fn *row, GArray *
 		return sq_fail(s, rc, what, err);
 	}
 	return CM_OK;
-}
-
-/* Copy a text column; values are bounded on the way in, so a cut here
- * only shortens free text such as an SMTP error. */
-static void col_copy(sqlite3_stmt *q, int i, char *dst, size_t n)
-{
-	const unsigned char *t = sqlite3_column_text(q, i);
-	g_strlcpy(dst, t ? (const char *)t : "", n);
 }
 
 static cm_status sq_exec(sq_store *s, const char *sql, cm_err *err)
@@ -253,22 +276,9 @@ static cm_status sq_group_lock(cm_store *st, const char *name, cm_err *err)
 
 /* ---- accounts ---- */
 
-static void account_row(sqlite3_stmt *q, void *o)
-{
-	cm_account *out = o;
-	memset(out, 0, sizeof *out);
-	col_copy(q, 0, out->nic, sizeof out->nic);
-	col_copy(q, 1, out->email, sizeof out->email);
-	col_copy(q, 2, out->lang, sizeof out->lang);
-	out->voip_validated = sqlite3_column_int(q, 3);
-	out->payments_ok = sqlite3_column_int(q, 4);
-	out->bouncing = sqlite3_column_int(q, 5);
-	col_copy(q, 6, out->name, sizeof out->name);
-}
-
 static cm_status sq_account_get(cm_store *st, const char *nic, cm_account *out, cm_err *err)
 {
-	cm_status rs = sq_get(SQ(st), "account lookup", account_row, out, err,
+	cm_status rs = sq_get(SQ(st), "account lookup", store_row_account, out, err,
 			      "SELECT nic, email, lang, voip_validated, payments_ok, bouncing, name FROM accounts"
 			      " WHERE nic = ?1", "t", nic);
 	return rs == CM_ERR_NOTFOUND ? cm_err_set(err, rs, "account %s does not exist", nic) : rs;
@@ -297,18 +307,9 @@ static cm_status sq_account_update(cm_store *st, const cm_account *a, cm_err *er
 
 /* ---- groups and services ---- */
 
-static void group_row(sqlite3_stmt *q, void *o)
-{
-	cm_group *out = o;
-	col_copy(q, 0, out->name, sizeof out->name);
-	col_copy(q, 1, out->admin, sizeof out->admin);
-	col_copy(q, 2, out->tech, sizeof out->tech);
-	col_copy(q, 3, out->billing, sizeof out->billing);
-}
-
 static cm_status sq_group_get(cm_store *st, const char *name, cm_group *out, cm_err *err)
 {
-	cm_status rs = sq_get(SQ(st), "group lookup", group_row, out, err,
+	cm_status rs = sq_get(SQ(st), "group lookup", store_row_group, out, err,
 			      "SELECT name, admin, tech, billing FROM groups WHERE name = ?1", "t", name);
 	return rs == CM_ERR_NOTFOUND ? cm_err_set(err, rs, "group %s does not exist", name) : rs;
 }
@@ -337,44 +338,13 @@ static cm_status sq_service_insert(cm_store *st, const cm_service *sv, cm_err *e
 	return rs;
 }
 
-static void service_row(sqlite3_stmt *q, void *o)
-{
-	cm_service *sv = o;
-	col_copy(q, 0, sv->group, sizeof sv->group);
-	col_copy(q, 1, sv->name, sizeof sv->name);
-	col_copy(q, 2, sv->kind, sizeof sv->kind);
-}
-
 static cm_status sq_service_list(cm_store *st, const char *group, GArray *out, cm_err *err)
 {
-	return sq_list(SQ(st), "service list", service_row, out, err,
+	return sq_list(SQ(st), "service list", store_row_service, out, err,
 		       "SELECT grp, name, kind FROM services WHERE grp = ?1 ORDER BY name", "t", group);
 }
 
 /* ---- requests ---- */
-
-#define REQ_COLS "id, grp, roles, from_nic, to_nic, asked_by, state, created_at, expires_at, done_at, reason, reported"
-
-static void request_row(sqlite3_stmt *q, void *o)
-{
-	cm_request *r = o;
-	char state[16];
-	memset(r, 0, sizeof *r);
-	r->id = sqlite3_column_int64(q, 0);
-	col_copy(q, 1, r->group, sizeof r->group);
-	r->roles = (unsigned)sqlite3_column_int(q, 2);
-	col_copy(q, 3, r->from_nic, sizeof r->from_nic);
-	col_copy(q, 4, r->to_nic, sizeof r->to_nic);
-	col_copy(q, 5, r->asked_by, sizeof r->asked_by);
-	col_copy(q, 6, state, sizeof state);
-	int sv = cm_state_parse(state);
-	r->state = sv < 0 ? CM_STATE_FAILED : (cm_state)sv;
-	r->created_at = sqlite3_column_int64(q, 7);
-	r->expires_at = sqlite3_column_int64(q, 8);
-	r->done_at = sqlite3_column_int64(q, 9);
-	col_copy(q, 10, r->reason, sizeof r->reason);
-	r->reported = sqlite3_column_int(q, 11);
-}
 
 static cm_status sq_request_insert(cm_store *st, cm_request *r, cm_err *err)
 {
@@ -389,8 +359,8 @@ static cm_status sq_request_insert(cm_store *st, cm_request *r, cm_err *err)
 
 static cm_status sq_request_get(cm_store *st, int64_t id, cm_request *out, cm_err *err)
 {
-	cm_status rs = sq_get(SQ(st), "request lookup", request_row, out, err,
-			      "SELECT " REQ_COLS " FROM requests WHERE id = ?1", "I", id);
+	cm_status rs = sq_get(SQ(st), "request lookup", store_row_request, out, err,
+			      "SELECT " STORE_REQUEST_COLS " FROM requests WHERE id = ?1", "I", id);
 	return rs == CM_ERR_NOTFOUND ? cm_err_set(err, rs, "request %lld does not exist", (long long)id) : rs;
 }
 
@@ -403,45 +373,31 @@ static cm_status sq_request_update(cm_store *st, const cm_request *r, cm_err *er
 
 static cm_status sq_request_list(cm_store *st, const char *nic, int state, GArray *out, cm_err *err)
 {
-	return sq_list(SQ(st), "request list", request_row, out, err,
-		       "SELECT " REQ_COLS " FROM requests WHERE (?1 IS NULL OR from_nic = ?1 OR to_nic = ?1"
+	return sq_list(SQ(st), "request list", store_row_request, out, err,
+		       "SELECT " STORE_REQUEST_COLS " FROM requests WHERE (?1 IS NULL OR from_nic = ?1 OR to_nic = ?1"
 		       " OR asked_by = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id", "tt", nic,
 		       state >= 0 ? cm_state_str((cm_state)state) : NULL);
-}
-
-static void id_row(sqlite3_stmt *q, void *o)
-{
-	*(int64_t *)o = sqlite3_column_int64(q, 0);
 }
 
 static cm_status sq_request_open_with_roles(cm_store *st, const char *group, unsigned roles, int64_t *id,
 					    cm_err *err)
 {
-	return sq_get(SQ(st), "open request lookup", id_row, id, err,
+	return sq_get(SQ(st), "open request lookup", store_row_id, id, err,
 		      "SELECT id FROM requests WHERE grp = ?1 AND state = 'pending' AND (roles & ?2) != 0"
 		      " ORDER BY id LIMIT 1", "ti", group, (int)roles);
 }
 
 static cm_status sq_request_due(cm_store *st, int64_t now, GArray *ids, cm_err *err)
 {
-	return sq_list(SQ(st), "expiry scan", id_row, ids, err,
+	return sq_list(SQ(st), "expiry scan", store_row_id, ids, err,
 		       "SELECT id FROM requests WHERE state = 'pending' AND expires_at <= ?1 ORDER BY id", "I", now);
-}
-
-/* Two int64_t: the request id and the side. */
-static void id_side_row(sqlite3_stmt *q, void *o)
-{
-	int64_t *pair = o;
-	const char *side = (const char *)sqlite3_column_text(q, 1);
-	pair[0] = sqlite3_column_int64(q, 0);
-	pair[1] = side && strcmp(side, "to") == 0 ? CM_SIDE_TO : CM_SIDE_FROM;
 }
 
 static cm_status sq_reminder_due(cm_store *st, int64_t now, int64_t created_before, GArray *pairs, cm_err *err)
 {
 	/* pairs holds int64_t: read each row as two elements. */
 	GArray *rows = g_array_new(FALSE, FALSE, 2 * sizeof(int64_t));
-	cm_status rs = sq_list(SQ(st), "reminder scan", id_side_row, rows, err,
+	cm_status rs = sq_list(SQ(st), "reminder scan", store_row_id_side, rows, err,
 			       "SELECT p.request_id, p.side FROM requests r JOIN parties p ON p.request_id = r.id"
 			       " WHERE r.state = 'pending' AND r.expires_at > ?1 AND r.created_at <= ?2"
 			       " AND p.decision IS NULL AND p.reminded_at IS NULL ORDER BY p.request_id, p.side",
@@ -461,49 +417,10 @@ static cm_status sq_party_insert(cm_store *st, const cm_party *p, cm_err *err)
 		     cm_side_str(p->side), p->nic, p->email);
 }
 
-static cm_side side_parse(const char *s)
-{
-	return s && strcmp(s, "to") == 0 ? CM_SIDE_TO : CM_SIDE_FROM;
-}
-
-static cm_decision decision_parse(const char *s)
-{
-	return strcmp(s, "accepted") == 0 ? CM_DECISION_ACCEPTED
-	       : strcmp(s, "refused") == 0 ? CM_DECISION_REFUSED : CM_DECISION_NONE;
-}
-
-static cm_via via_parse(const char *s)
-{
-	return strcmp(s, "email") == 0 ? CM_VIA_EMAIL
-	       : strcmp(s, "cli") == 0 ? CM_VIA_CLI
-	       : strcmp(s, "web") == 0 ? CM_VIA_WEB : CM_VIA_NONE;
-}
-
-static void party_row(sqlite3_stmt *q, void *o)
-{
-	cm_party *p = o;
-	char buf[16];
-	memset(p, 0, sizeof *p);
-	col_copy(q, 0, buf, sizeof buf);
-	p->side = side_parse(buf);
-	p->request_id = sqlite3_column_int64(q, 10);
-	col_copy(q, 1, p->nic, sizeof p->nic);
-	col_copy(q, 2, p->email, sizeof p->email);
-	col_copy(q, 3, buf, sizeof buf);
-	p->decision = decision_parse(buf);
-	p->decided_at = sqlite3_column_int64(q, 4);
-	col_copy(q, 5, buf, sizeof buf);
-	p->via = via_parse(buf);
-	p->bouncing = sqlite3_column_int(q, 6);
-	p->token_serial = sqlite3_column_int(q, 7);
-	p->last_sent_at = sqlite3_column_int64(q, 8);
-	p->reminded_at = sqlite3_column_int64(q, 9);
-}
-
 static cm_status sq_party_pair(cm_store *st, int64_t request_id, cm_party out[2], cm_err *err)
 {
 	GArray *l = g_array_new(FALSE, FALSE, sizeof(cm_party));
-	cm_status rs = sq_list(SQ(st), "party lookup", party_row, l, err,
+	cm_status rs = sq_list(SQ(st), "party lookup", store_row_party, l, err,
 			       "SELECT p.side, p.nic, p.email, p.decision, p.decided_at, p.via, COALESCE(a.bouncing, 0),"
 			       " p.token_serial, p.last_sent_at, p.reminded_at, p.request_id"
 			       " FROM parties p LEFT JOIN accounts a ON a.nic = p.nic WHERE p.request_id = ?1"
@@ -561,18 +478,10 @@ static cm_status sq_token_insert(cm_store *st, const unsigned char hash[CM_TOKEN
 			  cm_side_str(side), serial);
 }
 
-static void token_row(sqlite3_stmt *q, void *o)
-{
-	cm_token_ref *out = o;
-	out->request_id = sqlite3_column_int64(q, 0);
-	out->side = side_parse((const char *)sqlite3_column_text(q, 1));
-	out->superseded = sqlite3_column_int(q, 2);
-}
-
 static cm_status sq_token_lookup(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_token_ref *out,
 				 cm_err *err)
 {
-	cm_status rs = sq_get(SQ(st), "token lookup", token_row, out, err,
+	cm_status rs = sq_get(SQ(st), "token lookup", store_row_token, out, err,
 			      "SELECT request_id, side, superseded_at IS NOT NULL FROM tokens WHERE hash = ?1", "h", hash);
 	return rs == CM_ERR_NOTFOUND ? cm_err_set(err, CM_ERR_TOKEN_UNKNOWN, "unknown token") : rs;
 }
@@ -585,53 +494,6 @@ static cm_status sq_token_supersede(cm_store *st, int64_t request_id, cm_side si
 }
 
 /* ---- outbox ---- */
-
-#define OUT_COLS "id, request_id, kind, nic, rcpt, sender, state, attempts, next_attempt_at, created_at," \
-		 " sent_at, last_error, token_side, token_serial"
-
-static void outbox_row(sqlite3_stmt *q, void *o)
-{
-	cm_outbox_item *it = o;
-	char buf[16];
-	memset(it, 0, sizeof *it);
-	it->id = sqlite3_column_int64(q, 0);
-	it->request_id = sqlite3_column_int64(q, 1);
-	col_copy(q, 2, buf, sizeof buf);
-	int k = cm_mail_kind_parse(buf);
-	it->kind = k < 0 ? CM_MAIL_NOTICE : (cm_mail_kind)k;
-	col_copy(q, 3, it->nic, sizeof it->nic);
-	col_copy(q, 4, it->rcpt, sizeof it->rcpt);
-	col_copy(q, 5, it->sender, sizeof it->sender);
-	col_copy(q, 6, buf, sizeof buf);
-	int os = cm_out_state_parse(buf);
-	it->state = os < 0 ? CM_OUT_FAILED : (cm_out_state)os;
-	it->attempts = sqlite3_column_int(q, 7);
-	it->next_attempt_at = sqlite3_column_int64(q, 8);
-	it->created_at = sqlite3_column_int64(q, 9);
-	it->sent_at = sqlite3_column_int64(q, 10);
-	col_copy(q, 11, it->last_error, sizeof it->last_error);
-	col_copy(q, 12, buf, sizeof buf);
-	it->token_side = strcmp(buf, "from") == 0 ? CM_SIDE_FROM : strcmp(buf, "to") == 0 ? CM_SIDE_TO : -1;
-	it->token_serial = sqlite3_column_int(q, 13);
-}
-
-/* An outbox row and its message (column 14), g_malloc'd and NUL-terminated. */
-typedef struct {
-	cm_outbox_item it;
-	char *msg;
-} item_msg;
-
-static void outbox_msg_row(sqlite3_stmt *q, void *o)
-{
-	item_msg *im = o;
-	outbox_row(q, &im->it);
-	int n = sqlite3_column_bytes(q, 14);
-	const void *b = sqlite3_column_blob(q, 14);
-	im->msg = g_malloc((gsize)n + 1);
-	if (n > 0)
-		memcpy(im->msg, b, (size_t)n);
-	im->msg[n] = '\0';
-}
 
 static cm_status sq_outbox_insert(cm_store *st, cm_outbox_item *it, cm_err *err)
 {
@@ -656,9 +518,9 @@ static cm_status sq_outbox_set_message(cm_store *st, int64_t id, const char *sen
 
 static cm_status sq_outbox_get(cm_store *st, int64_t id, cm_outbox_item *out, char **msg, cm_err *err)
 {
-	item_msg im = {0};
-	cm_status rs = sq_get(SQ(st), "outbox lookup", outbox_msg_row, &im, err,
-			      "SELECT " OUT_COLS ", message FROM outbox WHERE id = ?1", "I", id);
+	store_item_msg im = {0};
+	cm_status rs = sq_get(SQ(st), "outbox lookup", store_row_outbox_msg, &im, err,
+			      "SELECT " STORE_OUTBOX_COLS ", message FROM outbox WHERE id = ?1", "I", id);
 	if (rs == CM_ERR_NOTFOUND)
 		return cm_err_set(err, rs, "outbox item %lld does not exist", (long long)id);
 	if (rs == CM_OK) {
@@ -677,33 +539,33 @@ static cm_status sq_outbox_list(cm_store *st, int state, int64_t request_id, GAr
 	/* Two statements, so that a request's mail is found through its index
 	 * rather than by scanning the whole outbox. */
 	if (request_id)
-		return sq_list(SQ(st), "outbox list", outbox_row, out, err,
-			       "SELECT " OUT_COLS " FROM outbox WHERE request_id = ?2 AND (?1 IS NULL OR state = ?1)"
+		return sq_list(SQ(st), "outbox list", store_row_outbox, out, err,
+			       "SELECT " STORE_OUTBOX_COLS " FROM outbox WHERE request_id = ?2 AND (?1 IS NULL OR state = ?1)"
 			       " ORDER BY id", "tI", sv, request_id);
-	return sq_list(SQ(st), "outbox list", outbox_row, out, err,
-		       "SELECT " OUT_COLS " FROM outbox WHERE (?1 IS NULL OR state = ?1) ORDER BY id", "t", sv);
+	return sq_list(SQ(st), "outbox list", store_row_outbox, out, err,
+		       "SELECT " STORE_OUTBOX_COLS " FROM outbox WHERE (?1 IS NULL OR state = ?1) ORDER BY id", "t", sv);
 }
 
 static cm_status sq_outbox_claim(cm_store *st, int64_t now, int64_t lease, int max, GArray *items, GPtrArray *msgs,
 				 cm_err *err)
 {
 	sq_store *s = SQ(st);
-	GArray *l = g_array_new(FALSE, FALSE, sizeof(item_msg));
+	GArray *l = g_array_new(FALSE, FALSE, sizeof(store_item_msg));
 	bool own = !s->holds_lock;
 	if (own)
 		write_lock(s);
-	cm_status rs = sq_list(s, "outbox claim", outbox_msg_row, l, err,
+	cm_status rs = sq_list(s, "outbox claim", store_row_outbox_msg, l, err,
 			       "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_until = ?2"
 			       " WHERE id IN (SELECT id FROM outbox o WHERE ((state = 'queued' AND next_attempt_at <= ?1)"
 			       " OR (state = 'sending' AND claimed_until < ?1)) AND (kind != 'event' OR NOT EXISTS"
 			       " (SELECT 1 FROM outbox e WHERE e.kind = 'event' AND e.request_id = o.request_id"
 			       " AND e.id < o.id AND e.state IN ('queued', 'sending')))"
 			       " ORDER BY next_attempt_at, id LIMIT ?3)"
-			       " RETURNING " OUT_COLS ", message", "IIi", now, now + lease, max);
+			       " RETURNING " STORE_OUTBOX_COLS ", message", "IIi", now, now + lease, max);
 	if (own)
 		write_unlock(s);
 	for (guint i = 0; i < l->len; i++) {
-		item_msg *im = &g_array_index(l, item_msg, i);
+		store_item_msg *im = &g_array_index(l, store_item_msg, i);
 		if (rs == CM_OK) {
 			g_array_append_val(items, im->it);
 			g_ptr_array_add(msgs, im->msg);
@@ -750,16 +612,10 @@ static cm_status sq_outbox_withdraw(cm_store *st, int64_t request_id, int side, 
 	return rs;
 }
 
-/* An int64_t that may be NULL: -1 then (times are never negative). */
-static void maybe_row(sqlite3_stmt *q, void *o)
-{
-	*(int64_t *)o = sqlite3_column_type(q, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 0);
-}
-
 static cm_status sq_outbox_next_due(cm_store *st, int64_t *at, cm_err *err)
 {
 	int64_t v = -1;
-	cm_status rs = sq_get(SQ(st), "outbox scan", maybe_row, &v, err,
+	cm_status rs = sq_get(SQ(st), "outbox scan", store_row_maybe, &v, err,
 			      "SELECT MIN(CASE state WHEN 'queued' THEN next_attempt_at ELSE claimed_until END)"
 			      " FROM outbox WHERE state IN ('queued', 'sending')", "");
 	if (rs == CM_OK && v < 0)
@@ -778,44 +634,20 @@ static cm_status sq_audit_append(cm_store *st, const cm_audit *a, cm_err *err)
 		     a->request_id, a->actor, a->action, a->detail);
 }
 
-static void audit_row(sqlite3_stmt *q, void *o)
-{
-	cm_audit *a = o;
-	a->id = sqlite3_column_int64(q, 0);
-	a->at = sqlite3_column_int64(q, 1);
-	a->request_id = sqlite3_column_int64(q, 2);
-	col_copy(q, 3, a->actor, sizeof a->actor);
-	col_copy(q, 4, a->action, sizeof a->action);
-	col_copy(q, 5, a->detail, sizeof a->detail);
-}
-
 static cm_status sq_audit_list(cm_store *st, int64_t request_id, GArray *out, cm_err *err)
 {
-	return sq_list(SQ(st), "audit list", audit_row, out, err,
+	return sq_list(SQ(st), "audit list", store_row_audit, out, err,
 		       "SELECT id, at, request_id, actor, action, detail FROM audit WHERE request_id = ?1 ORDER BY id", "I",
 		       request_id);
 }
 
 /* ---- replies and failures ---- */
 
-typedef struct {
-	int64_t request_id;
-	cm_decision d;
-} seen_reply;
-
-static void seen_row(sqlite3_stmt *q, void *o)
-{
-	seen_reply *r = o;
-	const char *dec = (const char *)sqlite3_column_text(q, 1);
-	r->request_id = sqlite3_column_int64(q, 0);
-	r->d = dec && strcmp(dec, "refused") == 0 ? CM_DECISION_REFUSED : CM_DECISION_ACCEPTED;
-}
-
 static cm_status sq_reply_seen(cm_store *st, const char *message_id, const unsigned char hash[CM_TOKEN_HASH_BYTES],
 			       int64_t *request_id, cm_decision *d, cm_err *err)
 {
-	seen_reply r;
-	cm_status rs = sq_get(SQ(st), "reply lookup", seen_row, &r, err,
+	store_seen_reply r;
+	cm_status rs = sq_get(SQ(st), "reply lookup", store_row_seen, &r, err,
 			      "SELECT request_id, decision FROM replies WHERE message_id = ?1 AND token_hash = ?2", "th",
 			      message_id, hash);
 	if (rs == CM_OK) {
@@ -844,7 +676,7 @@ static cm_status sq_failure_add(cm_store *st, const char *key, int64_t now, cm_e
 
 static cm_status sq_failure_count(cm_store *st, const char *key, int64_t since, int64_t *count, cm_err *err)
 {
-	return sq_get(SQ(st), "failure count", id_row, count, err,
+	return sq_get(SQ(st), "failure count", store_row_id, count, err,
 		      "SELECT COUNT(*) FROM failures WHERE key = ?1 AND at >= ?2", "tI", key, since);
 }
 
