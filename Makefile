@@ -11,6 +11,7 @@ DESTDIR ?=
 BUILD ?= build
 CC ?= cc
 PKGS := glib-2.0 gmime-3.0 libcurl sqlite3 libxml-2.0
+PKGS += libpq
 
 WARN := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Werror
 OPT ?= -O2 -g

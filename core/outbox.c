@@ -322,7 +322,16 @@ cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, gint *st
 			if (res[i].r == SEND_UNREACHABLE)
 				unreachable = res[i].why; /* the server is down: leave the rest untouched */
 		}
-		if ((rs = finish_batch(st, cfg, items, res, log, stats, err)))
+		/* The mails went out: should the store be away for a moment (a
+		 * database restarting), keep their results and write them when it
+		 * is back, within the lease, rather than send them again after. */
+		cm_deliver_stats before = *stats;
+		while ((rs = finish_batch(st, cfg, items, res, log, stats, err)) &&
+		       (rs == CM_ERR_IO || rs == CM_ERR_BUSY) && cm_now() + one_send < now + lease && !stopped(stop)) {
+			*stats = before;
+			nap(stop, 1);
+		}
+		if (rs)
 			break;
 		if (unreachable) {
 			if (log)

@@ -145,6 +145,8 @@ static cm_status create_tx(cm_core *c, const char *group, const char *by, role_m
 	int64_t open_id;
 	char roles_buf[32];
 
+	if ((st = c->st->ops->group_lock(c->st, group, err)))
+		return st;
 	if ((st = c->st->ops->group_get(c->st, group, &g, err)))
 		return st;
 	if ((st = c->st->ops->account_get(c->st, by, &by_acc, err)))
@@ -272,7 +274,8 @@ static cm_status complete(cm_core *c, cm_request *req, cm_party p[2], int64_t no
 	cm_account from, to;
 	cm_err why = {0};
 	cm_status st;
-	if ((st = c->st->ops->group_get(c->st, req->group, &g, err)) ||
+	if ((st = c->st->ops->group_lock(c->st, req->group, err)) ||
+	    (st = c->st->ops->group_get(c->st, req->group, &g, err)) ||
 	    (st = c->st->ops->account_get(c->st, req->from_nic, &from, err)) ||
 	    (st = c->st->ops->account_get(c->st, req->to_nic, &to, err)))
 		return st;
@@ -341,6 +344,8 @@ static cm_status decide_tx(cm_core *c, int64_t id, const cm_token *tok, cm_decis
 	char when[32];
 
 	token_hash(tok, hash);
+	if ((st = c->st->ops->request_lock_token(c->st, hash, err)))
+		return st;
 	if (message_id && *message_id) {
 		int64_t rid;
 		cm_decision prev;
@@ -451,7 +456,8 @@ static cm_status resend_tx(cm_core *c, int64_t id, const char *by, const char *n
 	cm_party p[2];
 	cm_status st;
 	char when[32];
-	if ((st = c->st->ops->request_get(c->st, id, &req, err)) || (st = c->st->ops->party_pair(c->st, id, p, err)) ||
+	if ((st = c->st->ops->request_lock(c->st, id, err)) ||
+	    (st = c->st->ops->request_get(c->st, id, &req, err)) || (st = c->st->ops->party_pair(c->st, id, p, err)) ||
 	    (st = c->st->ops->group_get(c->st, req.group, &g, err)))
 		return st;
 	if (req.state != CM_STATE_PENDING)
@@ -550,7 +556,8 @@ static cm_status cancel_tx(cm_core *c, int64_t id, const char *by, int64_t now, 
 	cm_group g;
 	cm_status st;
 	char reason[CM_REASON_MAX];
-	if ((st = c->st->ops->request_get(c->st, id, &req, err)) ||
+	if ((st = c->st->ops->request_lock(c->st, id, err)) ||
+	    (st = c->st->ops->request_get(c->st, id, &req, err)) ||
 	    (st = c->st->ops->group_get(c->st, req.group, &g, err)))
 		return st;
 	if (strcmp(by, g.admin) != 0 && strcmp(by, req.asked_by) != 0)
@@ -575,7 +582,9 @@ cm_status core_request_cancel(cm_core *c, int64_t id, const char *by_in, int64_t
 static cm_status expire_one_tx(cm_core *c, int64_t id, int64_t now, bool *done, cm_err *err)
 {
 	cm_request req;
-	cm_status st = c->st->ops->request_get(c->st, id, &req, err);
+	cm_status st = c->st->ops->request_lock(c->st, id, err);
+	if (st == CM_OK)
+		st = c->st->ops->request_get(c->st, id, &req, err);
 	*done = false;
 	if (st || req.state != CM_STATE_PENDING || req.expires_at > now)
 		return st; /* answered or cancelled meanwhile */
@@ -610,7 +619,8 @@ static cm_status remind_one_tx(cm_core *c, int64_t id, cm_side side, int64_t now
 	cm_party p[2];
 	cm_status st;
 	*done = false;
-	if ((st = c->st->ops->request_get(c->st, id, &req, err)) || (st = c->st->ops->party_pair(c->st, id, p, err)))
+	if ((st = c->st->ops->request_lock(c->st, id, err)) ||
+	    (st = c->st->ops->request_get(c->st, id, &req, err)) || (st = c->st->ops->party_pair(c->st, id, p, err)))
 		return st;
 	if (req.state != CM_STATE_PENDING || now >= req.expires_at || p[side].decision != CM_DECISION_NONE ||
 	    p[side].reminded_at)
@@ -679,6 +689,10 @@ static cm_status bounced_tx(cm_core *c, int64_t outbox_id, const char *detail, i
 	cm_account a;
 	cm_status st = c->st->ops->outbox_get(c->st, outbox_id, &it, NULL, err);
 	if (st)
+		return st;
+	/* Lock its request, then read the item again: it is current now. */
+	if (it.request_id && ((st = c->st->ops->request_lock(c->st, it.request_id, err)) ||
+			      (st = c->st->ops->outbox_get(c->st, outbox_id, &it, NULL, err))))
 		return st;
 	if ((st = c->st->ops->outbox_finish(c->st, outbox_id, CM_OUT_BOUNCED, 0, detail, now, err)))
 		return st;

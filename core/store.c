@@ -9,8 +9,7 @@ cm_status store_open(const char *uri, const cm_store_opts *opts, cm_store **out,
 	if (!uri || !*uri)
 		return cm_err_set(err, CM_ERR_USAGE, "no store path configured ([store] path)");
 	if (strncmp(uri, "postgresql://", 13) == 0 || strncmp(uri, "postgres://", 11) == 0)
-		return cm_err_set(err, CM_ERR_USAGE, "store %s: the PostgreSQL backend is not built in this version",
-				  uri);
+		return store_pg_open(uri, opts, out, err);
 	return store_sqlite_open(uri, opts, out, err);
 }
 

@@ -1,15 +1,44 @@
 /*
  * store.h - the persistent store behind one table of operations.
  *
- * SQLite is the first backend (store_sqlite.c); a PostgreSQL one can follow
- * by filling the same table.  SQL and its dialect stay inside backends.
+ * Two backends fill the table: SQLite (store_sqlite.c, one file on one
+ * host) and PostgreSQL (store_pg.c, one database shared by several MX
+ * hosts).  SQL and its dialect stay inside backends; both keep the same
+ * numbered schema versions (CM_STORE_VERSION).
  *
  * Conventions: every operation returns a cm_status and fills err on
  * failure; "get" operations return CM_ERR_NOTFOUND when there is no such row;
  * lists append to a caller-owned GArray of the element type named.  Writes
  * happen inside begin/commit; the rules module (request.c) opens one
- * transaction per state change, immediate where a decision is made, so two
- * processes deciding on one request are serialised by the store.
+ * transaction per state change.
+ *
+ * Concurrency contract (holds on both backends):
+ *  - A transaction that decides something locks what it decides on before
+ *    it reads it: request_lock() / request_lock_token() on the request
+ *    whose state or parties it reads and changes, group_lock() on the group
+ *    whose holders or open requests it reads and changes.  Whatever it
+ *    reads after the lock is current until commit; no other transaction
+ *    can decide on the same rows meanwhile.  Locks are held until commit
+ *    or rollback.
+ *  - Lock order, to rule out deadlocks: a request before its group.
+ *    Creating locks only the group (the new request is its own); deciding,
+ *    resending, cancelling, expiring, reminding and a bounce lock the
+ *    request, and a completing decision then its group.
+ *  - SQLite: begin(immediate=true) takes the database's single write lock,
+ *    which serialises every writer; the lock operations are then no-ops.
+ *    PostgreSQL (READ COMMITTED): begin() takes no lock; the lock
+ *    operations are SELECT ... FOR UPDATE on the rows.
+ *  - Operations that need no lock because one statement decides atomically:
+ *    party_decide and party_reminded (UPDATE ... WHERE decision IS NULL:
+ *    one winner), outbox_claim (SKIP LOCKED: each item to one worker),
+ *    reply_record (insert-or-ignore on the Message-ID and token), and
+ *    failure_add/failure_count (one shared table, counts may include a
+ *    concurrent attempt).
+ *  - A backend reports a lost connection, a lock or statement timeout, a
+ *    serialization failure or a deadlock as CM_ERR_BUSY, and a database that
+ *    cannot be reached as CM_ERR_IO: both are temporary (451, exit 4); the
+ *    transaction is rolled back and may be retried whole.  A PostgreSQL
+ *    store reconnects by itself at the next begin().
  */
 #ifndef CM_STORE_H
 #define CM_STORE_H
@@ -18,6 +47,9 @@
 
 #include "cm.h"
 #include "token.h"
+
+/* The schema version of this build, the same for every backend. */
+#define CM_STORE_VERSION 4
 
 typedef struct cm_store cm_store;
 
@@ -32,10 +64,18 @@ typedef struct {
 	void (*close)(cm_store *st);
 	int (*schema_version)(cm_store *st);
 
-	/* immediate: take the write lock now, since a decision follows. */
+	/* immediate: a decision follows (SQLite takes its write lock now). */
 	cm_status (*begin)(cm_store *st, bool immediate, cm_err *err);
 	cm_status (*commit)(cm_store *st, cm_err *err);
 	void (*rollback)(cm_store *st);
+
+	/* Lock, until the end of the transaction, the row a decision is made
+	 * on (see the contract above).  A missing row is not an error: the
+	 * read that follows reports it. */
+	cm_status (*request_lock)(cm_store *st, int64_t id, cm_err *err);
+	/* The request the token belongs to. */
+	cm_status (*request_lock_token)(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_err *err);
+	cm_status (*group_lock)(cm_store *st, const char *name, cm_err *err);
 
 	cm_status (*account_get)(cm_store *st, const char *nic, cm_account *out, cm_err *err);
 	/* CM_ERR_RULE if the NIC exists already. */
@@ -127,6 +167,10 @@ typedef struct {
 
 struct cm_store {
 	const cm_store_ops *ops;
+	/* Fault injection (store_fault.c): while on, ops is the failing
+	 * wrapper and inner the backend's own table. */
+	const cm_store_ops *inner;
+	int fault_in;
 };
 
 typedef struct {
@@ -139,18 +183,23 @@ typedef struct {
 	int max_version;      /* migrate up to this schema version (0: latest; tests) */
 } cm_store_opts;
 
-/* Open the store named by uri (a file path for SQLite) and bring its schema
- * up to date.  *out belongs to the caller: store_close(). */
+/* Open the store named by uri and bring its schema up to date:
+ * "postgresql://..." or "postgres://..." (a libpq URI) for PostgreSQL, a
+ * file path for SQLite.  *out belongs to the caller: store_close(). */
 cm_status store_open(const char *uri, const cm_store_opts *opts, cm_store **out, cm_err *err);
 void store_close(cm_store *st);
 
-/* The latest schema version this build knows. */
+/* The latest schema version this build knows (CM_STORE_VERSION; each
+ * backend checks at compile time that its migrations reach it). */
 int store_latest_version(void);
 
-/* Tests: the n-th store statement from now on fails as an I/O error
- * (0 switches injection off).  Only backends that support it. */
+/* Tests: the n-th store operation from now on (begin and commit included)
+ * fails as CM_ERR_IO with a message containing "injected fault"; 0 switches
+ * injection off.  Works on any backend: it wraps the operations table. */
 void store_inject_fault(cm_store *st, int n);
 
 cm_status store_sqlite_open(const char *path, const cm_store_opts *opts, cm_store **out, cm_err *err);
+/* uri: a libpq connection URI. */
+cm_status store_pg_open(const char *uri, const cm_store_opts *opts, cm_store **out, cm_err *err);
 
 #endif

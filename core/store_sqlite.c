@@ -1,11 +1,12 @@
 /* store_sqlite.c - the SQLite backend of store.h: WAL, synchronous=FULL,
- * foreign keys, numbered migrations kept in PRAGMA user_version, prepared
- * statements cached per connection, bind parameters only. */
-#include "store.h"
+ * foreign keys, prepared statements cached per connection, bind parameters
+ * only.  The schema and its migrations are in store_sqlite_schema.c. */
+#include "store_rows.h"
+#include "store_sqlite.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,74 +15,15 @@ typedef struct {
 	cm_store base;
 	sqlite3 *db;
 	GHashTable *stmts; /* SQL text (static string) -> sqlite3_stmt* */
-	int fault_in;      /* > 0: statements left before an injected failure */
 	char *path;
 	gint64 busy_timeout_us, busy_since;
 	GMutex *write_lock; /* see cm_store_opts */
 	bool holds_lock;
 } sq_store;
 
-static const char *const migrations[] = {
-	/* 1: the workflow */
-	"CREATE TABLE accounts(nic TEXT PRIMARY KEY, email TEXT NOT NULL, lang TEXT NOT NULL,"
-	" voip_validated INTEGER NOT NULL DEFAULT 0, payments_ok INTEGER NOT NULL DEFAULT 0,"
-	" bouncing INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);"
-	"CREATE TABLE groups(name TEXT PRIMARY KEY, admin TEXT NOT NULL REFERENCES accounts(nic),"
-	" tech TEXT NOT NULL REFERENCES accounts(nic), billing TEXT NOT NULL REFERENCES accounts(nic),"
-	" created_at INTEGER NOT NULL);"
-	"CREATE TABLE services(grp TEXT NOT NULL REFERENCES groups(name), name TEXT NOT NULL,"
-	" kind TEXT NOT NULL, PRIMARY KEY(grp, name));"
-	"CREATE TABLE requests(id INTEGER PRIMARY KEY, grp TEXT NOT NULL REFERENCES groups(name),"
-	" roles INTEGER NOT NULL, from_nic TEXT NOT NULL REFERENCES accounts(nic),"
-	" to_nic TEXT NOT NULL REFERENCES accounts(nic), asked_by TEXT NOT NULL, state TEXT NOT NULL,"
-	" created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, done_at INTEGER, reason TEXT);"
-	"CREATE INDEX requests_state ON requests(state, expires_at);"
-	"CREATE INDEX requests_grp ON requests(grp, state);"
-	"CREATE TABLE parties(request_id INTEGER NOT NULL REFERENCES requests(id),"
-	" side TEXT NOT NULL CHECK(side IN ('from','to')), nic TEXT NOT NULL, email TEXT NOT NULL,"
-	" decision TEXT CHECK(decision IN ('accepted','refused')), decided_at INTEGER, via TEXT,"
-	" PRIMARY KEY(request_id, side));"
-	"CREATE INDEX parties_nic ON parties(nic);"
-	"CREATE TABLE tokens(hash BLOB PRIMARY KEY, request_id INTEGER NOT NULL, side TEXT NOT NULL,"
-	" created_at INTEGER NOT NULL, superseded_at INTEGER,"
-	" FOREIGN KEY(request_id, side) REFERENCES parties(request_id, side)) WITHOUT ROWID;"
-	"CREATE INDEX tokens_party ON tokens(request_id, side);"
-	"CREATE TABLE outbox(id INTEGER PRIMARY KEY, request_id INTEGER REFERENCES requests(id),"
-	" kind TEXT NOT NULL, nic TEXT NOT NULL DEFAULT '', rcpt TEXT NOT NULL, sender TEXT NOT NULL DEFAULT '',"
-	" message BLOB, state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
-	" next_attempt_at INTEGER NOT NULL, claimed_until INTEGER, last_error TEXT,"
-	" created_at INTEGER NOT NULL, sent_at INTEGER);"
-	"CREATE INDEX outbox_due ON outbox(state, next_attempt_at);"
-	"CREATE INDEX outbox_req ON outbox(request_id);"
-	"CREATE TABLE audit(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, request_id INTEGER,"
-	" actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX audit_req ON audit(request_id);"
-	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
-	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
-	/* 2: what the milter remembers of replies: seen messages, failed attempts */
-	"CREATE TABLE replies(message_id TEXT NOT NULL, token_hash BLOB NOT NULL, request_id INTEGER NOT NULL,"
-	" decision TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY(message_id, token_hash)) WITHOUT ROWID;"
-	"CREATE TABLE failures(key TEXT NOT NULL, at INTEGER NOT NULL);"
-	"CREATE INDEX failures_key ON failures(key, at);",
-	/* 3: account names for greetings; tokens derived from a secret outside
-	 * the store (rule 6): each party's current token serial, and which
-	 * party's token an outbox message carries as a placeholder. */
-	"ALTER TABLE accounts ADD COLUMN name TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE parties ADD COLUMN token_serial INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE outbox ADD COLUMN token_side TEXT;"
-	"ALTER TABLE outbox ADD COLUMN token_serial INTEGER;",
-	/* 4: the life of a request: resend interval, reminders, "this wasn't me" */
-	"ALTER TABLE parties ADD COLUMN last_sent_at INTEGER;"
-	"ALTER TABLE parties ADD COLUMN reminded_at INTEGER;"
-	"ALTER TABLE requests ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;"
-	"UPDATE parties SET last_sent_at = (SELECT created_at FROM requests r WHERE r.id = parties.request_id);"
-	"CREATE INDEX outbox_kind_req ON outbox(kind, request_id, state);",
-};
-#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
-
 int store_latest_version(void)
 {
-	return NMIGRATIONS;
+	return CM_STORE_VERSION;
 }
 
 static sq_store *SQ(cm_store *st)
@@ -89,34 +31,14 @@ static sq_store *SQ(cm_store *st)
 	return (sq_store *)st;
 }
 
-static cm_status sq_status(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_DONE:
-	case SQLITE_ROW: return CM_OK;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED: return CM_ERR_BUSY;
-	case SQLITE_FULL:
-	case SQLITE_IOERR:
-	case SQLITE_READONLY:
-	case SQLITE_CANTOPEN:
-	case SQLITE_PERM: return CM_ERR_IO;
-	case SQLITE_CONSTRAINT: return CM_ERR_RULE;
-	default: return CM_ERR_INTERNAL;
-	}
-}
-
 static cm_status sq_fail(sq_store *s, int rc, const char *what, cm_err *err)
 {
-	return cm_err_set(err, sq_status(rc), "store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+	return cm_err_set(err, store_sqlite_status(rc), "store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
 /* Get a cached, reset statement for a static SQL string. */
 static cm_status sq_prep(sq_store *s, const char *sql, sqlite3_stmt **out, cm_err *err)
 {
-	if (s->fault_in > 0 && --s->fault_in == 0)
-		return cm_err_set(err, CM_ERR_IO, "store %s: injected fault", s->path);
 	sqlite3_stmt *stmt = g_hash_table_lookup(s->stmts, sql);
 	if (!stmt) {
 		int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
@@ -130,25 +52,93 @@ static cm_status sq_prep(sq_store *s, const char *sql, sqlite3_stmt **out, cm_er
 	return CM_OK;
 }
 
-/* Copy a text column; values are bounded on the way in, so a cut here
- * only shortens free text such as an SMTP error. */
-static void col_copy(sqlite3_stmt *q, int i, char *dst, size_t n)
+/* Prepare sql and bind ?1, ?2, ... in order from the arguments, as fmt
+ * says: 'i' int, 'I' int64_t, 'n' int64_t bound NULL when 0, 't' text
+ * (NULL binds NULL), 'o' an optional int64_t (bool present, then the value),
+ * 'h' a token hash, 'm' a blob (const char *, size_t). */
+static cm_status sq_bindv(sq_store *s, const char *sql, sqlite3_stmt **out, cm_err *err, const char *fmt, va_list ap)
 {
-	const unsigned char *t = sqlite3_column_text(q, i);
-	g_strlcpy(dst, t ? (const char *)t : "", n);
+	sqlite3_stmt *q = NULL;
+	cm_status rs = sq_prep(s, sql, &q, err);
+	if (rs)
+		return rs;
+	for (int i = 1; *fmt; fmt++, i++) {
+		switch (*fmt) {
+		case 'i': sqlite3_bind_int(q, i, va_arg(ap, int)); break;
+		case 'I': sqlite3_bind_int64(q, i, va_arg(ap, int64_t)); break;
+		case 'n': {
+			int64_t v = va_arg(ap, int64_t);
+			if (v)
+				sqlite3_bind_int64(q, i, v);
+			break;
+		}
+		case 'o': {
+			bool present = va_arg(ap, int);
+			int64_t v = va_arg(ap, int64_t);
+			if (present)
+				sqlite3_bind_int64(q, i, v);
+			break;
+		}
+		case 't': {
+			const char *v = va_arg(ap, const char *);
+			if (v)
+				sqlite3_bind_text(q, i, v, -1, SQLITE_TRANSIENT);
+			break;
+		}
+		case 'h': sqlite3_bind_blob(q, i, va_arg(ap, const unsigned char *), CM_TOKEN_HASH_BYTES, SQLITE_TRANSIENT); break;
+		case 'm': {
+			const char *m = va_arg(ap, const char *);
+			sqlite3_bind_blob64(q, i, m, va_arg(ap, size_t), SQLITE_TRANSIENT);
+			break;
+		}
+		default: return cm_err_set(err, CM_ERR_INTERNAL, "store: bad parameter format '%c'", *fmt);
+		}
+	}
+	*out = q;
+	return CM_OK;
 }
 
-static void bind_text(sqlite3_stmt *q, int i, const char *v)
+/* A statement's current row as store_rows.h's columns. */
+static const char *sq_text(const store_cols *c, int col)
 {
-	if (v)
-		sqlite3_bind_text(q, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(q, i);
+	const unsigned char *t = sqlite3_column_text((sqlite3_stmt *)c->q, col);
+	return t ? (const char *)t : "";
 }
 
-/* Run a statement that returns no row.  *changes (optional) gets the count. */
-static cm_status sq_exec_stmt(sq_store *s, sqlite3_stmt *q, const char *what, int *changes, cm_err *err)
+static int64_t sq_i64(const store_cols *c, int col)
 {
+	return sqlite3_column_int64((sqlite3_stmt *)c->q, col);
+}
+
+static bool sq_null(const store_cols *c, int col)
+{
+	return sqlite3_column_type((sqlite3_stmt *)c->q, col) == SQLITE_NULL;
+}
+
+static char *sq_blob(const store_cols *c, int col)
+{
+	sqlite3_stmt *q = (sqlite3_stmt *)c->q;
+	int n = sqlite3_column_bytes(q, col);
+	const void *b = sqlite3_column_blob(q, col);
+	char *m = g_malloc((gsize)n + 1);
+	if (n > 0)
+		memcpy(m, b, (size_t)n);
+	m[n] = '\0';
+	return m;
+}
+
+#define SQ_COLS(stmt) {.q = (stmt), .text = sq_text, .i64 = sq_i64, .null = sq_null, .blob = sq_blob}
+
+/* Run a statement that returns no row; *changes (optional) gets the count. */
+static cm_status sq_do(sq_store *s, const char *what, int *changes, cm_err *err, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *q = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	cm_status rs = sq_bindv(s, sql, &q, err, fmt, ap);
+	va_end(ap);
+	if (rs)
+		return rs;
 	int rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
@@ -158,12 +148,63 @@ static cm_status sq_exec_stmt(sq_store *s, sqlite3_stmt *q, const char *what, in
 	return CM_OK;
 }
 
+/* Read the first row of a query into out with row(); CM_ERR_NOTFOUND
+ * (err untouched) when there is none. */
+static cm_status sq_get(sq_store *s, const char *what, store_row_fn *row, void *out, cm_err *err, const char *sql,
+			const char *fmt, ...)
+{
+	sqlite3_stmt *q = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	cm_status rs = sq_bindv(s, sql, &q, err, fmt, ap);
+	va_end(ap);
+	if (rs)
+		return rs;
+	int rc = sqlite3_step(q);
+	store_cols cols = SQ_COLS(q);
+	if (rc == SQLITE_ROW)
+		row(&cols, out);
+	sqlite3_reset(q);
+	if (rc == SQLITE_DONE)
+		return CM_ERR_NOTFOUND;
+	return rc == SQLITE_ROW ? CM_OK : sq_fail(s, rc, what, err);
+}
+
+/* Append every row of a query to the GArray out, each read by row(). */
+static cm_status sq_list(sq_store *s, const char *what, store_row_fn *row, GArray *out, cm_err *err, const char *sql,
+			 const char *fmt, ...)
+{
+	sqlite3_stmt *q = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	cm_status rs = sq_bindv(s, sql, &q, err, fmt, ap);
+	va_end(ap);
+	if (rs)
+		return rs;
+	guint before = out->len;
+	void *el = g_malloc0(g_array_get_element_size(out));
+	int rc;
+	store_cols cols = SQ_COLS(q);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		row(&cols, el);
+		g_array_append_vals(out, el, 1);
+	}
+	sqlite3_reset(q);
+	g_free(el);
+	if (rc != SQLITE_DONE) {
+		g_array_set_size(out, before);
+		return sq_fail(s, rc, what, err);
+	}
+	return CM_OK;
+}
+
 static cm_status sq_exec(sq_store *s, const char *sql, cm_err *err)
 {
 	char *msg = NULL;
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
-		cm_status st = cm_err_set(err, sq_status(rc), "store %s: %s", s->path, msg ? msg : sqlite3_errstr(rc));
+		cm_status st = cm_err_set(err, store_sqlite_status(rc), "store %s: %s", s->path,
+					  msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
 		return st;
 	}
@@ -190,12 +231,9 @@ static void write_unlock(sq_store *s)
 
 static cm_status sq_begin(cm_store *st, bool immediate, cm_err *err)
 {
-	sqlite3_stmt *q;
 	if (immediate)
 		write_lock(SQ(st));
-	cm_status rs = sq_prep(SQ(st), immediate ? "BEGIN IMMEDIATE" : "BEGIN", &q, err);
-	if (rs == CM_OK)
-		rs = sq_exec_stmt(SQ(st), q, "begin", NULL, err);
+	cm_status rs = sq_do(SQ(st), "begin", NULL, err, immediate ? "BEGIN IMMEDIATE" : "BEGIN", "");
 	if (rs)
 		write_unlock(SQ(st));
 	return rs;
@@ -203,10 +241,7 @@ static cm_status sq_begin(cm_store *st, bool immediate, cm_err *err)
 
 static cm_status sq_commit(cm_store *st, cm_err *err)
 {
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(SQ(st), "COMMIT", &q, err);
-	if (rs == CM_OK)
-		rs = sq_exec_stmt(SQ(st), q, "commit", NULL, err);
+	cm_status rs = sq_do(SQ(st), "commit", NULL, err, "COMMIT", "");
 	if (rs == CM_OK)
 		write_unlock(SQ(st)); /* a failed commit is rolled back, then unlocked */
 	return rs;
@@ -219,72 +254,52 @@ static void sq_rollback(cm_store *st)
 	write_unlock(SQ(st));
 }
 
+/* BEGIN IMMEDIATE holds the only write lock until commit: every row a
+ * transaction reads stays as read, so there is nothing more to lock. */
+static cm_status sq_request_lock(cm_store *st, int64_t id, cm_err *err)
+{
+	(void)st, (void)id, (void)err;
+	return CM_OK;
+}
+
+static cm_status sq_request_lock_token(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_err *err)
+{
+	(void)st, (void)hash, (void)err;
+	return CM_OK;
+}
+
+static cm_status sq_group_lock(cm_store *st, const char *name, cm_err *err)
+{
+	(void)st, (void)name, (void)err;
+	return CM_OK;
+}
+
 /* ---- accounts ---- */
 
 static cm_status sq_account_get(cm_store *st, const char *nic, cm_account *out, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT nic, email, lang, voip_validated, payments_ok, bouncing, name"
-				  " FROM accounts WHERE nic = ?1", &q, err);
-	if (rs)
-		return rs;
-	bind_text(q, 1, nic);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		memset(out, 0, sizeof *out);
-		col_copy(q, 0, out->nic, sizeof out->nic);
-		col_copy(q, 1, out->email, sizeof out->email);
-		col_copy(q, 2, out->lang, sizeof out->lang);
-		out->voip_validated = sqlite3_column_int(q, 3);
-		out->payments_ok = sqlite3_column_int(q, 4);
-		out->bouncing = sqlite3_column_int(q, 5);
-		col_copy(q, 6, out->name, sizeof out->name);
-	}
-	sqlite3_reset(q);
-	if (rc == SQLITE_DONE)
-		return cm_err_set(err, CM_ERR_NOTFOUND, "account %s does not exist", nic);
-	return rc == SQLITE_ROW ? CM_OK : sq_fail(s, rc, "account lookup", err);
+	cm_status rs = sq_get(SQ(st), "account lookup", store_row_account, out, err,
+			      "SELECT nic, email, lang, voip_validated, payments_ok, bouncing, name FROM accounts"
+			      " WHERE nic = ?1", "t", nic);
+	return rs == CM_ERR_NOTFOUND ? cm_err_set(err, rs, "account %s does not exist", nic) : rs;
 }
 
 static cm_status sq_account_insert(cm_store *st, const cm_account *a, int64_t now, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "INSERT INTO accounts(nic, email, lang, voip_validated, payments_ok, bouncing,"
-				  " created_at, name) VALUES(?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)", &q, err);
-	if (rs)
-		return rs;
-	bind_text(q, 1, a->nic);
-	bind_text(q, 2, a->email);
-	bind_text(q, 3, a->lang);
-	sqlite3_bind_int(q, 4, a->voip_validated);
-	sqlite3_bind_int(q, 5, a->payments_ok);
-	sqlite3_bind_int64(q, 6, now);
-	bind_text(q, 7, a->name);
-	rs = sq_exec_stmt(s, q, "account insert", NULL, err);
-	if (rs == CM_ERR_RULE)
-		return cm_err_set(err, CM_ERR_RULE, "account %s exists already", a->nic);
-	return rs;
+	cm_status rs = sq_do(SQ(st), "account insert", NULL, err,
+			     "INSERT INTO accounts(nic, email, lang, voip_validated, payments_ok, bouncing, created_at, name)"
+			     " VALUES(?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)", "tttiiIt", a->nic, a->email, a->lang,
+			     (int)a->voip_validated, (int)a->payments_ok, now, a->name);
+	return rs == CM_ERR_RULE ? cm_err_set(err, rs, "account %s exists already", a->nic) : rs;
 }
 
 static cm_status sq_account_update(cm_store *st, const cm_account *a, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "UPDATE accounts SET email = ?2, lang = ?3, voip_validated = ?4,"
-				  " payments_ok = ?5, bouncing = ?6, name = ?7 WHERE nic = ?1", &q, err);
-	if (rs)
-		return rs;
-	bind_text(q, 1, a->nic);
-	bind_text(q, 2, a->email);
-	bind_text(q, 3, a->lang);
-	sqlite3_bind_int(q, 4, a->voip_validated);
-	sqlite3_bind_int(q, 5, a->payments_ok);
-	sqlite3_bind_int(q, 6, a->bouncing);
-	bind_text(q, 7, a->name);
 	int n = 0;
-	rs = sq_exec_stmt(s, q, "account update", &n, err);
+	cm_status rs = sq_do(SQ(st), "account update", &n, err,
+			     "UPDATE accounts SET email = ?2, lang = ?3, voip_validated = ?4, payments_ok = ?5,"
+			     " bouncing = ?6, name = ?7 WHERE nic = ?1", "tttiiit", a->nic, a->email, a->lang,
+			     (int)a->voip_validated, (int)a->payments_ok, (int)a->bouncing, a->name);
 	if (rs == CM_OK && n == 0)
 		return cm_err_set(err, CM_ERR_NOTFOUND, "account %s does not exist", a->nic);
 	return rs;
@@ -294,333 +309,138 @@ static cm_status sq_account_update(cm_store *st, const cm_account *a, cm_err *er
 
 static cm_status sq_group_get(cm_store *st, const char *name, cm_group *out, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT name, admin, tech, billing FROM groups WHERE name = ?1", &q, err);
-	if (rs)
-		return rs;
-	bind_text(q, 1, name);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		col_copy(q, 0, out->name, sizeof out->name);
-		col_copy(q, 1, out->admin, sizeof out->admin);
-		col_copy(q, 2, out->tech, sizeof out->tech);
-		col_copy(q, 3, out->billing, sizeof out->billing);
-	}
-	sqlite3_reset(q);
-	if (rc == SQLITE_DONE)
-		return cm_err_set(err, CM_ERR_NOTFOUND, "group %s does not exist", name);
-	return rc == SQLITE_ROW ? CM_OK : sq_fail(s, rc, "group lookup", err);
+	cm_status rs = sq_get(SQ(st), "group lookup", store_row_group, out, err,
+			      "SELECT name, admin, tech, billing FROM groups WHERE name = ?1", "t", name);
+	return rs == CM_ERR_NOTFOUND ? cm_err_set(err, rs, "group %s does not exist", name) : rs;
 }
 
 static cm_status sq_group_insert(cm_store *st, const cm_group *g, int64_t now, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "INSERT INTO groups(name, admin, tech, billing, created_at)"
-				  " VALUES(?1, ?2, ?3, ?4, ?5)", &q, err);
-	if (rs)
-		return rs;
-	bind_text(q, 1, g->name);
-	bind_text(q, 2, g->admin);
-	bind_text(q, 3, g->tech);
-	bind_text(q, 4, g->billing);
-	sqlite3_bind_int64(q, 5, now);
-	rs = sq_exec_stmt(s, q, "group insert", NULL, err);
-	if (rs == CM_ERR_RULE)
-		return cm_err_set(err, CM_ERR_RULE, "group %s exists already", g->name);
-	return rs;
+	cm_status rs = sq_do(SQ(st), "group insert", NULL, err,
+			     "INSERT INTO groups(name, admin, tech, billing, created_at) VALUES(?1, ?2, ?3, ?4, ?5)", "ttttI",
+			     g->name, g->admin, g->tech, g->billing, now);
+	return rs == CM_ERR_RULE ? cm_err_set(err, rs, "group %s exists already", g->name) : rs;
 }
 
 static cm_status sq_group_update(cm_store *st, const cm_group *g, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "UPDATE groups SET admin = ?2, tech = ?3, billing = ?4 WHERE name = ?1", &q, err);
-	if (rs)
-		return rs;
-	bind_text(q, 1, g->name);
-	bind_text(q, 2, g->admin);
-	bind_text(q, 3, g->tech);
-	bind_text(q, 4, g->billing);
-	return sq_exec_stmt(s, q, "group update", NULL, err);
+	return sq_do(SQ(st), "group update", NULL, err,
+		     "UPDATE groups SET admin = ?2, tech = ?3, billing = ?4 WHERE name = ?1", "tttt", g->name, g->admin,
+		     g->tech, g->billing);
 }
 
 static cm_status sq_service_insert(cm_store *st, const cm_service *sv, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "INSERT INTO services(grp, name, kind) VALUES(?1, ?2, ?3)", &q, err);
-	if (rs)
-		return rs;
-	bind_text(q, 1, sv->group);
-	bind_text(q, 2, sv->name);
-	bind_text(q, 3, sv->kind);
-	rs = sq_exec_stmt(s, q, "service insert", NULL, err);
+	cm_status rs = sq_do(SQ(st), "service insert", NULL, err, "INSERT INTO services(grp, name, kind) VALUES(?1, ?2, ?3)",
+			     "ttt", sv->group, sv->name, sv->kind);
 	if (rs == CM_ERR_RULE)
-		return cm_err_set(err, CM_ERR_RULE, "service %s exists already in group %s", sv->name, sv->group);
+		return cm_err_set(err, rs, "service %s exists already in group %s", sv->name, sv->group);
 	return rs;
 }
 
 static cm_status sq_service_list(cm_store *st, const char *group, GArray *out, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT grp, name, kind FROM services WHERE grp = ?1 ORDER BY name", &q, err);
-	if (rs)
-		return rs;
-	bind_text(q, 1, group);
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		cm_service sv;
-		col_copy(q, 0, sv.group, sizeof sv.group);
-		col_copy(q, 1, sv.name, sizeof sv.name);
-		col_copy(q, 2, sv.kind, sizeof sv.kind);
-		g_array_append_val(out, sv);
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? CM_OK : sq_fail(s, rc, "service list", err);
+	return sq_list(SQ(st), "service list", store_row_service, out, err,
+		       "SELECT grp, name, kind FROM services WHERE grp = ?1 ORDER BY name", "t", group);
 }
 
 /* ---- requests ---- */
 
-#define REQ_COLS "id, grp, roles, from_nic, to_nic, asked_by, state, created_at, expires_at, done_at, reason, reported"
-
-static void request_row(sqlite3_stmt *q, cm_request *r)
-{
-	char state[16];
-	memset(r, 0, sizeof *r);
-	r->id = sqlite3_column_int64(q, 0);
-	col_copy(q, 1, r->group, sizeof r->group);
-	r->roles = (unsigned)sqlite3_column_int(q, 2);
-	col_copy(q, 3, r->from_nic, sizeof r->from_nic);
-	col_copy(q, 4, r->to_nic, sizeof r->to_nic);
-	col_copy(q, 5, r->asked_by, sizeof r->asked_by);
-	col_copy(q, 6, state, sizeof state);
-	int sv = cm_state_parse(state);
-	r->state = sv < 0 ? CM_STATE_FAILED : (cm_state)sv;
-	r->created_at = sqlite3_column_int64(q, 7);
-	r->expires_at = sqlite3_column_int64(q, 8);
-	r->done_at = sqlite3_column_int64(q, 9);
-	col_copy(q, 10, r->reason, sizeof r->reason);
-	r->reported = sqlite3_column_int(q, 11);
-}
-
 static cm_status sq_request_insert(cm_store *st, cm_request *r, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "INSERT INTO requests(grp, roles, from_nic, to_nic, asked_by, state, created_at,"
-				  " expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &q, err);
-	if (rs)
-		return rs;
-	bind_text(q, 1, r->group);
-	sqlite3_bind_int(q, 2, (int)r->roles);
-	bind_text(q, 3, r->from_nic);
-	bind_text(q, 4, r->to_nic);
-	bind_text(q, 5, r->asked_by);
-	bind_text(q, 6, cm_state_str(r->state));
-	sqlite3_bind_int64(q, 7, r->created_at);
-	sqlite3_bind_int64(q, 8, r->expires_at);
-	rs = sq_exec_stmt(s, q, "request insert", NULL, err);
+	cm_status rs = sq_do(SQ(st), "request insert", NULL, err,
+			     "INSERT INTO requests(grp, roles, from_nic, to_nic, asked_by, state, created_at, expires_at)"
+			     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", "tittttII", r->group, (int)r->roles, r->from_nic,
+			     r->to_nic, r->asked_by, cm_state_str(r->state), r->created_at, r->expires_at);
 	if (rs == CM_OK)
-		r->id = sqlite3_last_insert_rowid(s->db);
+		r->id = sqlite3_last_insert_rowid(SQ(st)->db);
 	return rs;
 }
 
 static cm_status sq_request_get(cm_store *st, int64_t id, cm_request *out, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT " REQ_COLS " FROM requests WHERE id = ?1", &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, id);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		request_row(q, out);
-	sqlite3_reset(q);
-	if (rc == SQLITE_DONE)
-		return cm_err_set(err, CM_ERR_NOTFOUND, "request %lld does not exist", (long long)id);
-	return rc == SQLITE_ROW ? CM_OK : sq_fail(s, rc, "request lookup", err);
+	cm_status rs = sq_get(SQ(st), "request lookup", store_row_request, out, err,
+			      "SELECT " STORE_REQUEST_COLS " FROM requests WHERE id = ?1", "I", id);
+	return rs == CM_ERR_NOTFOUND ? cm_err_set(err, rs, "request %lld does not exist", (long long)id) : rs;
 }
 
 static cm_status sq_request_update(cm_store *st, const cm_request *r, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "UPDATE requests SET state = ?2, done_at = ?3, reason = ?4, reported = ?5 WHERE id = ?1",
-			       &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, r->id);
-	bind_text(q, 2, cm_state_str(r->state));
-	if (r->done_at)
-		sqlite3_bind_int64(q, 3, r->done_at);
-	bind_text(q, 4, r->reason[0] ? r->reason : NULL);
-	sqlite3_bind_int(q, 5, r->reported);
-	return sq_exec_stmt(s, q, "request update", NULL, err);
+	return sq_do(SQ(st), "request update", NULL, err,
+		     "UPDATE requests SET state = ?2, done_at = ?3, reason = ?4, reported = ?5 WHERE id = ?1", "Itnti",
+		     r->id, cm_state_str(r->state), r->done_at, r->reason[0] ? r->reason : NULL, (int)r->reported);
 }
 
 static cm_status sq_request_list(cm_store *st, const char *nic, int state, GArray *out, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT " REQ_COLS " FROM requests"
-				  " WHERE (?1 IS NULL OR from_nic = ?1 OR to_nic = ?1 OR asked_by = ?1)"
-				  " AND (?2 IS NULL OR state = ?2) ORDER BY id", &q, err);
-	if (rs)
-		return rs;
-	bind_text(q, 1, nic);
-	bind_text(q, 2, state >= 0 ? cm_state_str((cm_state)state) : NULL);
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		cm_request r;
-		request_row(q, &r);
-		g_array_append_val(out, r);
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? CM_OK : sq_fail(s, rc, "request list", err);
+	return sq_list(SQ(st), "request list", store_row_request, out, err,
+		       "SELECT " STORE_REQUEST_COLS " FROM requests WHERE (?1 IS NULL OR from_nic = ?1 OR to_nic = ?1"
+		       " OR asked_by = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id", "tt", nic,
+		       state >= 0 ? cm_state_str((cm_state)state) : NULL);
 }
 
 static cm_status sq_request_open_with_roles(cm_store *st, const char *group, unsigned roles, int64_t *id,
 					    cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT id FROM requests WHERE grp = ?1 AND state = 'pending'"
-				  " AND (roles & ?2) != 0 ORDER BY id LIMIT 1", &q, err);
-	if (rs)
-		return rs;
-	bind_text(q, 1, group);
-	sqlite3_bind_int(q, 2, (int)roles);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(q, 0);
-	sqlite3_reset(q);
-	if (rc == SQLITE_DONE)
-		return CM_ERR_NOTFOUND;
-	return rc == SQLITE_ROW ? CM_OK : sq_fail(s, rc, "open request lookup", err);
+	return sq_get(SQ(st), "open request lookup", store_row_id, id, err,
+		      "SELECT id FROM requests WHERE grp = ?1 AND state = 'pending' AND (roles & ?2) != 0"
+		      " ORDER BY id LIMIT 1", "ti", group, (int)roles);
 }
 
 static cm_status sq_request_due(cm_store *st, int64_t now, GArray *ids, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT id FROM requests WHERE state = 'pending' AND expires_at <= ?1 ORDER BY id",
-			       &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, now);
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(q, 0);
-		g_array_append_val(ids, id);
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? CM_OK : sq_fail(s, rc, "expiry scan", err);
+	return sq_list(SQ(st), "expiry scan", store_row_id, ids, err,
+		       "SELECT id FROM requests WHERE state = 'pending' AND expires_at <= ?1 ORDER BY id", "I", now);
 }
 
 static cm_status sq_reminder_due(cm_store *st, int64_t now, int64_t created_before, GArray *pairs, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT p.request_id, p.side FROM requests r JOIN parties p ON p.request_id = r.id"
-				  " WHERE r.state = 'pending' AND r.expires_at > ?1 AND r.created_at <= ?2"
-				  " AND p.decision IS NULL AND p.reminded_at IS NULL ORDER BY p.request_id, p.side",
-			       &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, now);
-	sqlite3_bind_int64(q, 2, created_before);
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(q, 0);
-		const char *side = (const char *)sqlite3_column_text(q, 1);
-		int64_t sd = side && strcmp(side, "to") == 0 ? CM_SIDE_TO : CM_SIDE_FROM;
-		g_array_append_val(pairs, id);
-		g_array_append_val(pairs, sd);
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? CM_OK : sq_fail(s, rc, "reminder scan", err);
+	/* pairs holds int64_t: read each row as two elements. */
+	GArray *rows = g_array_new(FALSE, FALSE, 2 * sizeof(int64_t));
+	cm_status rs = sq_list(SQ(st), "reminder scan", store_row_id_side, rows, err,
+			       "SELECT p.request_id, p.side FROM requests r JOIN parties p ON p.request_id = r.id"
+			       " WHERE r.state = 'pending' AND r.expires_at > ?1 AND r.created_at <= ?2"
+			       " AND p.decision IS NULL AND p.reminded_at IS NULL ORDER BY p.request_id, p.side",
+			       "II", now, created_before);
+	if (rs == CM_OK)
+		g_array_append_vals(pairs, rows->data, 2 * rows->len);
+	g_array_free(rows, TRUE);
+	return rs;
 }
 
 /* ---- parties and tokens ---- */
 
 static cm_status sq_party_insert(cm_store *st, const cm_party *p, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "INSERT INTO parties(request_id, side, nic, email) VALUES(?1, ?2, ?3, ?4)", &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, p->request_id);
-	bind_text(q, 2, cm_side_str(p->side));
-	bind_text(q, 3, p->nic);
-	bind_text(q, 4, p->email);
-	return sq_exec_stmt(s, q, "party insert", NULL, err);
+	return sq_do(SQ(st), "party insert", NULL, err,
+		     "INSERT INTO parties(request_id, side, nic, email) VALUES(?1, ?2, ?3, ?4)", "Ittt", p->request_id,
+		     cm_side_str(p->side), p->nic, p->email);
 }
 
 static cm_status sq_party_pair(cm_store *st, int64_t request_id, cm_party out[2], cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT p.side, p.nic, p.email, p.decision, p.decided_at, p.via,"
-				  " COALESCE(a.bouncing, 0), p.token_serial, p.last_sent_at, p.reminded_at"
-				  " FROM parties p LEFT JOIN accounts a ON a.nic = p.nic"
-				  " WHERE p.request_id = ?1", &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, request_id);
-	int rc, seen = 0;
-	memset(out, 0, 2 * sizeof *out);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		char buf[16];
-		col_copy(q, 0, buf, sizeof buf);
-		cm_party *p = &out[strcmp(buf, "to") == 0 ? CM_SIDE_TO : CM_SIDE_FROM];
-		p->request_id = request_id;
-		p->side = strcmp(buf, "to") == 0 ? CM_SIDE_TO : CM_SIDE_FROM;
-		col_copy(q, 1, p->nic, sizeof p->nic);
-		col_copy(q, 2, p->email, sizeof p->email);
-		col_copy(q, 3, buf, sizeof buf);
-		p->decision = strcmp(buf, "accepted") == 0 ? CM_DECISION_ACCEPTED
-			      : strcmp(buf, "refused") == 0 ? CM_DECISION_REFUSED : CM_DECISION_NONE;
-		p->decided_at = sqlite3_column_int64(q, 4);
-		col_copy(q, 5, buf, sizeof buf);
-		p->via = strcmp(buf, "email") == 0 ? CM_VIA_EMAIL
-			 : strcmp(buf, "cli") == 0 ? CM_VIA_CLI
-			 : strcmp(buf, "web") == 0 ? CM_VIA_WEB
-						   : CM_VIA_NONE;
-		p->bouncing = sqlite3_column_int(q, 6);
-		p->token_serial = sqlite3_column_int(q, 7);
-		p->last_sent_at = sqlite3_column_int64(q, 8);
-		p->reminded_at = sqlite3_column_int64(q, 9);
-		seen++;
-	}
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		return sq_fail(s, rc, "party lookup", err);
-	if (seen != 2)
-		return cm_err_set(err, CM_ERR_NOTFOUND, "request %lld does not exist", (long long)request_id);
-	return CM_OK;
+	GArray *l = g_array_new(FALSE, FALSE, sizeof(cm_party));
+	cm_status rs = sq_list(SQ(st), "party lookup", store_row_party, l, err,
+			       "SELECT p.side, p.nic, p.email, p.decision, p.decided_at, p.via, COALESCE(a.bouncing, 0),"
+			       " p.token_serial, p.last_sent_at, p.reminded_at, p.request_id"
+			       " FROM parties p LEFT JOIN accounts a ON a.nic = p.nic WHERE p.request_id = ?1"
+			       " ORDER BY p.side = 'to'", "I", request_id);
+	if (rs == CM_OK && l->len != 2)
+		rs = cm_err_set(err, CM_ERR_NOTFOUND, "request %lld does not exist", (long long)request_id);
+	if (rs == CM_OK)
+		memcpy(out, l->data, 2 * sizeof *out);
+	g_array_free(l, TRUE);
+	return rs;
 }
 
 static cm_status sq_party_decide(cm_store *st, int64_t request_id, cm_side side, cm_decision d, cm_via via,
 				 int64_t now, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "UPDATE parties SET decision = ?3, via = ?4, decided_at = ?5"
-				  " WHERE request_id = ?1 AND side = ?2 AND decision IS NULL", &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, request_id);
-	bind_text(q, 2, cm_side_str(side));
-	bind_text(q, 3, cm_decision_str(d));
-	bind_text(q, 4, cm_via_str(via));
-	sqlite3_bind_int64(q, 5, now);
 	int n = 0;
-	rs = sq_exec_stmt(s, q, "decision", &n, err);
+	cm_status rs = sq_do(SQ(st), "decision", &n, err,
+			     "UPDATE parties SET decision = ?3, via = ?4, decided_at = ?5"
+			     " WHERE request_id = ?1 AND side = ?2 AND decision IS NULL", "ItttI", request_id,
+			     cm_side_str(side), cm_decision_str(d), cm_via_str(via), now);
 	if (rs == CM_OK && n != 1)
 		return cm_err_set(err, CM_ERR_TOKEN_USED, "this contact has already answered request %lld",
 				  (long long)request_id);
@@ -630,32 +450,17 @@ static cm_status sq_party_decide(cm_store *st, int64_t request_id, cm_side side,
 static cm_status sq_party_mailed(cm_store *st, int64_t request_id, cm_side side, const char *email, int64_t now,
 				 cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "UPDATE parties SET email = ?3, last_sent_at = ?4 WHERE request_id = ?1 AND side = ?2",
-			       &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, request_id);
-	bind_text(q, 2, cm_side_str(side));
-	bind_text(q, 3, email);
-	sqlite3_bind_int64(q, 4, now);
-	return sq_exec_stmt(s, q, "party mailed", NULL, err);
+	return sq_do(SQ(st), "party mailed", NULL, err,
+		     "UPDATE parties SET email = ?3, last_sent_at = ?4 WHERE request_id = ?1 AND side = ?2", "IttI",
+		     request_id, cm_side_str(side), email, now);
 }
 
 static cm_status sq_party_reminded(cm_store *st, int64_t request_id, cm_side side, int64_t now, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "UPDATE parties SET reminded_at = ?3 WHERE request_id = ?1 AND side = ?2"
-				  " AND reminded_at IS NULL AND decision IS NULL", &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, request_id);
-	bind_text(q, 2, cm_side_str(side));
-	sqlite3_bind_int64(q, 3, now);
 	int n = 0;
-	rs = sq_exec_stmt(s, q, "party reminded", &n, err);
+	cm_status rs = sq_do(SQ(st), "party reminded", &n, err,
+			     "UPDATE parties SET reminded_at = ?3 WHERE request_id = ?1 AND side = ?2"
+			     " AND reminded_at IS NULL AND decision IS NULL", "ItI", request_id, cm_side_str(side), now);
 	if (rs == CM_OK && n == 0)
 		return cm_err_set(err, CM_ERR_NOTFOUND, "already reminded or answered");
 	return rs;
@@ -664,259 +469,131 @@ static cm_status sq_party_reminded(cm_store *st, int64_t request_id, cm_side sid
 static cm_status sq_token_insert(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], int64_t request_id,
 				 cm_side side, int serial, int64_t now, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "INSERT INTO tokens(hash, request_id, side, created_at) VALUES(?1, ?2, ?3, ?4)",
-			       &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_blob(q, 1, hash, CM_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(q, 2, request_id);
-	bind_text(q, 3, cm_side_str(side));
-	sqlite3_bind_int64(q, 4, now);
-	if ((rs = sq_exec_stmt(s, q, "token insert", NULL, err)))
-		return rs;
-	if ((rs = sq_prep(s, "UPDATE parties SET token_serial = ?3 WHERE request_id = ?1 AND side = ?2", &q, err)))
-		return rs;
-	sqlite3_bind_int64(q, 1, request_id);
-	bind_text(q, 2, cm_side_str(side));
-	sqlite3_bind_int(q, 3, serial);
-	return sq_exec_stmt(s, q, "token serial", NULL, err);
+	cm_status rs = sq_do(SQ(st), "token insert", NULL, err,
+			     "INSERT INTO tokens(hash, request_id, side, created_at) VALUES(?1, ?2, ?3, ?4)", "hItI", hash,
+			     request_id, cm_side_str(side), now);
+	return rs ? rs
+		  : sq_do(SQ(st), "token serial", NULL, err,
+			  "UPDATE parties SET token_serial = ?3 WHERE request_id = ?1 AND side = ?2", "Iti", request_id,
+			  cm_side_str(side), serial);
 }
 
 static cm_status sq_token_lookup(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_token_ref *out,
 				 cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT request_id, side, superseded_at IS NOT NULL FROM tokens WHERE hash = ?1",
-			       &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_blob(q, 1, hash, CM_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		out->request_id = sqlite3_column_int64(q, 0);
-		const char *side = (const char *)sqlite3_column_text(q, 1);
-		out->side = side && strcmp(side, "to") == 0 ? CM_SIDE_TO : CM_SIDE_FROM;
-		out->superseded = sqlite3_column_int(q, 2);
-	}
-	sqlite3_reset(q);
-	if (rc == SQLITE_DONE)
-		return cm_err_set(err, CM_ERR_TOKEN_UNKNOWN, "unknown token");
-	return rc == SQLITE_ROW ? CM_OK : sq_fail(s, rc, "token lookup", err);
+	cm_status rs = sq_get(SQ(st), "token lookup", store_row_token, out, err,
+			      "SELECT request_id, side, superseded_at IS NOT NULL FROM tokens WHERE hash = ?1", "h", hash);
+	return rs == CM_ERR_NOTFOUND ? cm_err_set(err, CM_ERR_TOKEN_UNKNOWN, "unknown token") : rs;
 }
 
 static cm_status sq_token_supersede(cm_store *st, int64_t request_id, cm_side side, int64_t now, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "UPDATE tokens SET superseded_at = ?3 WHERE request_id = ?1 AND side = ?2"
-				  " AND superseded_at IS NULL", &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, request_id);
-	bind_text(q, 2, cm_side_str(side));
-	sqlite3_bind_int64(q, 3, now);
-	return sq_exec_stmt(s, q, "token supersede", NULL, err);
+	return sq_do(SQ(st), "token supersede", NULL, err,
+		     "UPDATE tokens SET superseded_at = ?3 WHERE request_id = ?1 AND side = ?2 AND superseded_at IS NULL",
+		     "ItI", request_id, cm_side_str(side), now);
 }
 
 /* ---- outbox ---- */
 
-#define OUT_COLS "id, request_id, kind, nic, rcpt, sender, state, attempts, next_attempt_at, created_at," \
-		 " sent_at, last_error, token_side, token_serial"
-
-static void outbox_row(sqlite3_stmt *q, cm_outbox_item *it)
-{
-	char buf[16];
-	memset(it, 0, sizeof *it);
-	it->id = sqlite3_column_int64(q, 0);
-	it->request_id = sqlite3_column_int64(q, 1);
-	col_copy(q, 2, buf, sizeof buf);
-	int k = cm_mail_kind_parse(buf);
-	it->kind = k < 0 ? CM_MAIL_NOTICE : (cm_mail_kind)k;
-	col_copy(q, 3, it->nic, sizeof it->nic);
-	col_copy(q, 4, it->rcpt, sizeof it->rcpt);
-	col_copy(q, 5, it->sender, sizeof it->sender);
-	col_copy(q, 6, buf, sizeof buf);
-	int o = cm_out_state_parse(buf);
-	it->state = o < 0 ? CM_OUT_FAILED : (cm_out_state)o;
-	it->attempts = sqlite3_column_int(q, 7);
-	it->next_attempt_at = sqlite3_column_int64(q, 8);
-	it->created_at = sqlite3_column_int64(q, 9);
-	it->sent_at = sqlite3_column_int64(q, 10);
-	col_copy(q, 11, it->last_error, sizeof it->last_error);
-	col_copy(q, 12, buf, sizeof buf);
-	it->token_side = strcmp(buf, "from") == 0 ? CM_SIDE_FROM : strcmp(buf, "to") == 0 ? CM_SIDE_TO : -1;
-	it->token_serial = sqlite3_column_int(q, 13);
-}
-
-static char *blob_dup(sqlite3_stmt *q, int col)
-{
-	int n = sqlite3_column_bytes(q, col);
-	const void *b = sqlite3_column_blob(q, col);
-	char *m = g_malloc((gsize)n + 1);
-	if (n > 0)
-		memcpy(m, b, (size_t)n);
-	m[n] = '\0';
-	return m;
-}
-
 static cm_status sq_outbox_insert(cm_store *st, cm_outbox_item *it, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "INSERT INTO outbox(request_id, kind, nic, rcpt, state, next_attempt_at,"
-				  " created_at, token_side, token_serial) VALUES(?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8)",
-			       &q, err);
-	if (rs)
-		return rs;
-	if (it->request_id)
-		sqlite3_bind_int64(q, 1, it->request_id);
-	bind_text(q, 2, cm_mail_kind_str(it->kind));
-	bind_text(q, 3, it->nic);
-	bind_text(q, 4, it->rcpt);
-	sqlite3_bind_int64(q, 5, it->next_attempt_at);
-	sqlite3_bind_int64(q, 6, it->created_at);
-	if (it->token_side == CM_SIDE_FROM || it->token_side == CM_SIDE_TO) {
-		bind_text(q, 7, cm_side_str((cm_side)it->token_side));
-		sqlite3_bind_int(q, 8, it->token_serial);
-	}
-	rs = sq_exec_stmt(s, q, "outbox insert", NULL, err);
+	bool tok = it->token_side == CM_SIDE_FROM || it->token_side == CM_SIDE_TO;
+	cm_status rs = sq_do(SQ(st), "outbox insert", NULL, err,
+			     "INSERT INTO outbox(request_id, kind, nic, rcpt, state, next_attempt_at, created_at, token_side,"
+			     " token_serial) VALUES(?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8)", "ntttIIto",
+			     it->request_id, cm_mail_kind_str(it->kind), it->nic, it->rcpt, it->next_attempt_at,
+			     it->created_at, tok ? cm_side_str((cm_side)it->token_side) : NULL, tok,
+			     (int64_t)it->token_serial);
 	if (rs == CM_OK)
-		it->id = sqlite3_last_insert_rowid(s->db);
+		it->id = sqlite3_last_insert_rowid(SQ(st)->db);
 	return rs;
 }
 
 static cm_status sq_outbox_set_message(cm_store *st, int64_t id, const char *sender, const char *msg, size_t len,
 				       cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "UPDATE outbox SET sender = ?2, message = ?3 WHERE id = ?1", &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, id);
-	bind_text(q, 2, sender);
-	sqlite3_bind_blob64(q, 3, msg, len, SQLITE_TRANSIENT);
-	return sq_exec_stmt(s, q, "outbox message", NULL, err);
+	return sq_do(SQ(st), "outbox message", NULL, err, "UPDATE outbox SET sender = ?2, message = ?3 WHERE id = ?1",
+		     "Itm", id, sender, msg, len);
 }
 
 static cm_status sq_outbox_get(cm_store *st, int64_t id, cm_outbox_item *out, char **msg, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT " OUT_COLS ", message FROM outbox WHERE id = ?1", &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, id);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		outbox_row(q, out);
+	store_item_msg im = {0};
+	cm_status rs = sq_get(SQ(st), "outbox lookup", store_row_outbox_msg, &im, err,
+			      "SELECT " STORE_OUTBOX_COLS ", message FROM outbox WHERE id = ?1", "I", id);
+	if (rs == CM_ERR_NOTFOUND)
+		return cm_err_set(err, rs, "outbox item %lld does not exist", (long long)id);
+	if (rs == CM_OK) {
+		*out = im.it;
 		if (msg)
-			*msg = blob_dup(q, 14);
+			*msg = im.msg;
+		else
+			g_free(im.msg);
 	}
-	sqlite3_reset(q);
-	if (rc == SQLITE_DONE)
-		return cm_err_set(err, CM_ERR_NOTFOUND, "outbox item %lld does not exist", (long long)id);
-	return rc == SQLITE_ROW ? CM_OK : sq_fail(s, rc, "outbox lookup", err);
+	return rs;
 }
 
 static cm_status sq_outbox_list(cm_store *st, int state, int64_t request_id, GArray *out, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
+	const char *sv = state >= 0 ? cm_out_state_str((cm_out_state)state) : NULL;
 	/* Two statements, so that a request's mail is found through its index
 	 * rather than by scanning the whole outbox. */
-	cm_status rs = request_id
-			       ? sq_prep(s, "SELECT " OUT_COLS " FROM outbox WHERE request_id = ?2"
-					    " AND (?1 IS NULL OR state = ?1) ORDER BY id", &q, err)
-			       : sq_prep(s, "SELECT " OUT_COLS " FROM outbox WHERE (?1 IS NULL OR state = ?1) ORDER BY id",
-					 &q, err);
-	if (rs)
-		return rs;
-	bind_text(q, 1, state >= 0 ? cm_out_state_str((cm_out_state)state) : NULL);
 	if (request_id)
-		sqlite3_bind_int64(q, 2, request_id);
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		cm_outbox_item it;
-		outbox_row(q, &it);
-		g_array_append_val(out, it);
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? CM_OK : sq_fail(s, rc, "outbox list", err);
+		return sq_list(SQ(st), "outbox list", store_row_outbox, out, err,
+			       "SELECT " STORE_OUTBOX_COLS " FROM outbox WHERE request_id = ?2 AND (?1 IS NULL OR state = ?1)"
+			       " ORDER BY id", "tI", sv, request_id);
+	return sq_list(SQ(st), "outbox list", store_row_outbox, out, err,
+		       "SELECT " STORE_OUTBOX_COLS " FROM outbox WHERE (?1 IS NULL OR state = ?1) ORDER BY id", "t", sv);
 }
 
 static cm_status sq_outbox_claim(cm_store *st, int64_t now, int64_t lease, int max, GArray *items, GPtrArray *msgs,
 				 cm_err *err)
 {
 	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_until = ?2"
-				  " WHERE id IN (SELECT id FROM outbox o WHERE ((state = 'queued' AND next_attempt_at <= ?1)"
-				  " OR (state = 'sending' AND claimed_until < ?1)) AND (kind != 'event' OR NOT EXISTS"
-				  " (SELECT 1 FROM outbox e WHERE e.kind = 'event' AND e.request_id = o.request_id"
-				  " AND e.id < o.id AND e.state IN ('queued', 'sending')))"
-				  " ORDER BY next_attempt_at, id LIMIT ?3)"
-				  " RETURNING " OUT_COLS ", message", &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, now);
-	sqlite3_bind_int64(q, 2, now + lease);
-	sqlite3_bind_int(q, 3, max);
-	guint before = items->len;
-	int rc;
+	GArray *l = g_array_new(FALSE, FALSE, sizeof(store_item_msg));
 	bool own = !s->holds_lock;
 	if (own)
 		write_lock(s);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		cm_outbox_item it;
-		outbox_row(q, &it);
-		g_array_append_val(items, it);
-		g_ptr_array_add(msgs, blob_dup(q, 14));
-	}
-	sqlite3_reset(q);
+	cm_status rs = sq_list(s, "outbox claim", store_row_outbox_msg, l, err,
+			       "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_until = ?2"
+			       " WHERE id IN (SELECT id FROM outbox o WHERE ((state = 'queued' AND next_attempt_at <= ?1)"
+			       " OR (state = 'sending' AND claimed_until < ?1)) AND (kind != 'event' OR NOT EXISTS"
+			       " (SELECT 1 FROM outbox e WHERE e.kind = 'event' AND e.request_id = o.request_id"
+			       " AND e.id < o.id AND e.state IN ('queued', 'sending')))"
+			       " ORDER BY next_attempt_at, id LIMIT ?3)"
+			       " RETURNING " STORE_OUTBOX_COLS ", message", "IIi", now, now + lease, max);
 	if (own)
 		write_unlock(s);
-	if (rc != SQLITE_DONE) {
-		g_array_set_size(items, before);
-		g_ptr_array_set_size(msgs, before);
-		return sq_fail(s, rc, "outbox claim", err);
+	for (guint i = 0; i < l->len; i++) {
+		store_item_msg *im = &g_array_index(l, store_item_msg, i);
+		if (rs == CM_OK) {
+			g_array_append_val(items, im->it);
+			g_ptr_array_add(msgs, im->msg);
+		} else {
+			g_free(im->msg);
+		}
 	}
-	return items->len > before ? CM_OK : CM_ERR_NOTFOUND;
+	bool any = rs == CM_OK && l->len > 0;
+	g_array_free(l, TRUE);
+	return rs ? rs : any ? CM_OK : CM_ERR_NOTFOUND;
 }
 
 static cm_status sq_outbox_release(cm_store *st, int64_t id, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "UPDATE outbox SET state = 'queued', attempts = MAX(attempts - 1, 0),"
-				  " claimed_until = NULL WHERE id = ?1 AND state = 'sending'", &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, id);
-	return sq_exec_stmt(s, q, "outbox release", NULL, err);
+	return sq_do(SQ(st), "outbox release", NULL, err,
+		     "UPDATE outbox SET state = 'queued', attempts = MAX(attempts - 1, 0), claimed_until = NULL"
+		     " WHERE id = ?1 AND state = 'sending'", "I", id);
 }
 
 static cm_status sq_outbox_finish(cm_store *st, int64_t id, cm_out_state state, int64_t next_at, const char *error,
 				  int64_t now, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "UPDATE outbox SET state = ?2, next_attempt_at = CASE WHEN ?3 > 0 THEN ?3"
-				  " ELSE next_attempt_at END, last_error = COALESCE(?4, last_error),"
-				  " claimed_until = NULL, sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END"
-				  " WHERE id = ?1", &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, id);
-	bind_text(q, 2, cm_out_state_str(state));
-	sqlite3_bind_int64(q, 3, next_at);
-	bind_text(q, 4, error);
-	sqlite3_bind_int64(q, 5, now);
 	int n = 0;
-	rs = sq_exec_stmt(s, q, "outbox update", &n, err);
+	cm_status rs = sq_do(SQ(st), "outbox update", &n, err,
+			     "UPDATE outbox SET state = ?2, next_attempt_at = CASE WHEN ?3 > 0 THEN ?3"
+			     " ELSE next_attempt_at END, last_error = COALESCE(?4, last_error),"
+			     " claimed_until = NULL, sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END"
+			     " WHERE id = ?1", "ItItI", id, cm_out_state_str(state), next_at, error, now);
 	if (rs == CM_OK && n == 0)
 		return cm_err_set(err, CM_ERR_NOTFOUND, "outbox item %lld does not exist", (long long)id);
 	return rs;
@@ -924,17 +601,12 @@ static cm_status sq_outbox_finish(cm_store *st, int64_t id, cm_out_state state, 
 
 static cm_status sq_outbox_withdraw(cm_store *st, int64_t request_id, int side, int *n, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "UPDATE outbox SET state = 'withdrawn', claimed_until = NULL"
-				  " WHERE request_id = ?1 AND state = 'queued' AND kind IN ('validation', 'reminder')"
-				  " AND (?2 IS NULL OR token_side = ?2)", &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, request_id);
-	bind_text(q, 2, side == CM_SIDE_FROM || side == CM_SIDE_TO ? cm_side_str((cm_side)side) : NULL);
 	int k = 0;
-	rs = sq_exec_stmt(s, q, "outbox withdraw", &k, err);
+	cm_status rs = sq_do(SQ(st), "outbox withdraw", &k, err,
+			     "UPDATE outbox SET state = 'withdrawn', claimed_until = NULL"
+			     " WHERE request_id = ?1 AND state = 'queued' AND kind IN ('validation', 'reminder')"
+			     " AND (?2 IS NULL OR token_side = ?2)", "It", request_id,
+			     side == CM_SIDE_FROM || side == CM_SIDE_TO ? cm_side_str((cm_side)side) : NULL);
 	if (n)
 		*n = k;
 	return rs;
@@ -942,63 +614,31 @@ static cm_status sq_outbox_withdraw(cm_store *st, int64_t request_id, int side, 
 
 static cm_status sq_outbox_next_due(cm_store *st, int64_t *at, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT MIN(CASE state WHEN 'queued' THEN next_attempt_at ELSE claimed_until END)"
-				  " FROM outbox WHERE state IN ('queued', 'sending')", &q, err);
-	if (rs)
-		return rs;
-	int rc = sqlite3_step(q);
-	bool none = rc == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_NULL;
-	if (rc == SQLITE_ROW && !none)
-		*at = sqlite3_column_int64(q, 0);
-	sqlite3_reset(q);
-	if (rc != SQLITE_ROW)
-		return sq_fail(s, rc, "outbox scan", err);
-	return none ? CM_ERR_NOTFOUND : CM_OK;
+	int64_t v = -1;
+	cm_status rs = sq_get(SQ(st), "outbox scan", store_row_maybe, &v, err,
+			      "SELECT MIN(CASE state WHEN 'queued' THEN next_attempt_at ELSE claimed_until END)"
+			      " FROM outbox WHERE state IN ('queued', 'sending')", "");
+	if (rs == CM_OK && v < 0)
+		return CM_ERR_NOTFOUND;
+	if (rs == CM_OK)
+		*at = v;
+	return rs;
 }
 
 /* ---- audit ---- */
 
 static cm_status sq_audit_append(cm_store *st, const cm_audit *a, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "INSERT INTO audit(at, request_id, actor, action, detail)"
-				  " VALUES(?1, ?2, ?3, ?4, ?5)", &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, a->at);
-	if (a->request_id)
-		sqlite3_bind_int64(q, 2, a->request_id);
-	bind_text(q, 3, a->actor);
-	bind_text(q, 4, a->action);
-	bind_text(q, 5, a->detail);
-	return sq_exec_stmt(s, q, "audit", NULL, err);
+	return sq_do(SQ(st), "audit", NULL, err,
+		     "INSERT INTO audit(at, request_id, actor, action, detail) VALUES(?1, ?2, ?3, ?4, ?5)", "Inttt", a->at,
+		     a->request_id, a->actor, a->action, a->detail);
 }
 
 static cm_status sq_audit_list(cm_store *st, int64_t request_id, GArray *out, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT id, at, request_id, actor, action, detail FROM audit"
-				  " WHERE request_id = ?1 ORDER BY id", &q, err);
-	if (rs)
-		return rs;
-	sqlite3_bind_int64(q, 1, request_id);
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		cm_audit a;
-		a.id = sqlite3_column_int64(q, 0);
-		a.at = sqlite3_column_int64(q, 1);
-		a.request_id = sqlite3_column_int64(q, 2);
-		col_copy(q, 3, a.actor, sizeof a.actor);
-		col_copy(q, 4, a.action, sizeof a.action);
-		col_copy(q, 5, a.detail, sizeof a.detail);
-		g_array_append_val(out, a);
-	}
-	sqlite3_reset(q);
-	return rc == SQLITE_DONE ? CM_OK : sq_fail(s, rc, "audit list", err);
+	return sq_list(SQ(st), "audit list", store_row_audit, out, err,
+		       "SELECT id, at, request_id, actor, action, detail FROM audit WHERE request_id = ?1 ORDER BY id", "I",
+		       request_id);
 }
 
 /* ---- replies and failures ---- */
@@ -1006,90 +646,45 @@ static cm_status sq_audit_list(cm_store *st, int64_t request_id, GArray *out, cm
 static cm_status sq_reply_seen(cm_store *st, const char *message_id, const unsigned char hash[CM_TOKEN_HASH_BYTES],
 			       int64_t *request_id, cm_decision *d, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT request_id, decision FROM replies WHERE message_id = ?1 AND token_hash = ?2",
-			       &q, err);
-	if (rs)
-		return rs;
-	bind_text(q, 1, message_id);
-	sqlite3_bind_blob(q, 2, hash, CM_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		*request_id = sqlite3_column_int64(q, 0);
-		const char *dec = (const char *)sqlite3_column_text(q, 1);
-		*d = dec && strcmp(dec, "refused") == 0 ? CM_DECISION_REFUSED : CM_DECISION_ACCEPTED;
+	store_seen_reply r;
+	cm_status rs = sq_get(SQ(st), "reply lookup", store_row_seen, &r, err,
+			      "SELECT request_id, decision FROM replies WHERE message_id = ?1 AND token_hash = ?2", "th",
+			      message_id, hash);
+	if (rs == CM_OK) {
+		*request_id = r.request_id;
+		*d = r.d;
 	}
-	sqlite3_reset(q);
-	if (rc == SQLITE_DONE)
-		return CM_ERR_NOTFOUND;
-	return rc == SQLITE_ROW ? CM_OK : sq_fail(s, rc, "reply lookup", err);
+	return rs;
 }
 
 static cm_status sq_reply_record(cm_store *st, const char *message_id, const unsigned char hash[CM_TOKEN_HASH_BYTES],
 				 int64_t request_id, cm_decision d, int64_t now, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "INSERT OR IGNORE INTO replies(message_id, token_hash, request_id, decision, at)"
-				  " VALUES(?1, ?2, ?3, ?4, ?5)", &q, err);
-	if (rs)
-		return rs;
-	bind_text(q, 1, message_id);
-	sqlite3_bind_blob(q, 2, hash, CM_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(q, 3, request_id);
-	bind_text(q, 4, cm_decision_str(d));
-	sqlite3_bind_int64(q, 5, now);
-	return sq_exec_stmt(s, q, "reply record", NULL, err);
+	return sq_do(SQ(st), "reply record", NULL, err,
+		     "INSERT OR IGNORE INTO replies(message_id, token_hash, request_id, decision, at)"
+		     " VALUES(?1, ?2, ?3, ?4, ?5)", "thItI", message_id, hash, request_id, cm_decision_str(d), now);
 }
 
 static cm_status sq_failure_add(cm_store *st, const char *key, int64_t now, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "INSERT INTO failures(key, at) VALUES(?1, ?2)", &q, err);
-	if (rs)
-		return rs;
-	bind_text(q, 1, key);
-	sqlite3_bind_int64(q, 2, now);
-	rs = sq_exec_stmt(s, q, "failure record", NULL, err);
-	if (rs)
-		return rs;
+	cm_status rs = sq_do(SQ(st), "failure record", NULL, err, "INSERT INTO failures(key, at) VALUES(?1, ?2)", "tI",
+			     key, now);
 	/* Keep the table small: what is older than a day counts for nothing. */
-	if ((rs = sq_prep(s, "DELETE FROM failures WHERE at < ?1", &q, err)))
-		return rs;
-	sqlite3_bind_int64(q, 1, now - 86400);
-	return sq_exec_stmt(s, q, "failure cleanup", NULL, err);
+	return rs ? rs
+		  : sq_do(SQ(st), "failure cleanup", NULL, err, "DELETE FROM failures WHERE at < ?1", "I", now - 86400);
 }
 
 static cm_status sq_failure_count(cm_store *st, const char *key, int64_t since, int64_t *count, cm_err *err)
 {
-	sq_store *s = SQ(st);
-	sqlite3_stmt *q;
-	cm_status rs = sq_prep(s, "SELECT COUNT(*) FROM failures WHERE key = ?1 AND at >= ?2", &q, err);
-	if (rs)
-		return rs;
-	bind_text(q, 1, key);
-	sqlite3_bind_int64(q, 2, since);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		*count = sqlite3_column_int64(q, 0);
-	sqlite3_reset(q);
-	return rc == SQLITE_ROW ? CM_OK : sq_fail(s, rc, "failure count", err);
+	return sq_get(SQ(st), "failure count", store_row_id, count, err,
+		      "SELECT COUNT(*) FROM failures WHERE key = ?1 AND at >= ?2", "tI", key, since);
 }
 
-/* ---- open, migrate, close ---- */
+/* ---- open, close ---- */
 
 static int sq_schema_version(cm_store *st)
 {
-	sqlite3_stmt *q;
-	int v = -1;
-	if (sqlite3_prepare_v2(SQ(st)->db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK) {
-		if (sqlite3_step(q) == SQLITE_ROW)
-			v = sqlite3_column_int(q, 0);
-		sqlite3_finalize(q);
-	}
-	return v;
+	return store_sqlite_version(SQ(st)->db);
 }
 
 static void sq_close(cm_store *st)
@@ -1113,6 +708,9 @@ static const cm_store_ops sqlite_ops = {
 	.begin = sq_begin,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
+	.request_lock = sq_request_lock,
+	.request_lock_token = sq_request_lock_token,
+	.group_lock = sq_group_lock,
 	.account_get = sq_account_get,
 	.account_insert = sq_account_insert,
 	.account_update = sq_account_update,
@@ -1173,37 +771,6 @@ static void stmt_finalize(gpointer p)
 	sqlite3_finalize(p);
 }
 
-static cm_status migrate(sq_store *s, int target, cm_err *err)
-{
-	int v = sq_schema_version(&s->base);
-	if (v < 0)
-		return sq_fail(s, SQLITE_ERROR, "reading schema version", err);
-	if (v > NMIGRATIONS)
-		return cm_err_set(err, CM_ERR_USAGE, "store %s has schema version %d, newer than this program (%d)",
-				  s->path, v, NMIGRATIONS);
-	while (v < target) {
-		char pragma[48];
-		cm_status st;
-		/* Read the version again under the write lock: another process
-		 * may have migrated since, and a step must run exactly once. */
-		if ((st = sq_exec(s, "BEGIN IMMEDIATE", err)))
-			return st;
-		v = sq_schema_version(&s->base);
-		if (v < 0 || v >= target) {
-			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-			return v < 0 ? sq_fail(s, SQLITE_ERROR, "reading schema version", err) : CM_OK;
-		}
-		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
-		if ((st = sq_exec(s, migrations[v], err)) || (st = sq_exec(s, pragma, err)) ||
-		    (st = sq_exec(s, "COMMIT", err))) {
-			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-			return st;
-		}
-		v++;
-	}
-	return CM_OK;
-}
-
 cm_status store_sqlite_open(const char *path, const cm_store_opts *opts, cm_store **out, cm_err *err)
 {
 	sq_store *s = g_new0(sq_store, 1);
@@ -1246,17 +813,11 @@ cm_status store_sqlite_open(const char *path, const cm_store_opts *opts, cm_stor
 	     * what another one wrote, and pread copies cost more than the work. */
 	    (st = sq_exec(s, "PRAGMA mmap_size = 268435456", err)))
 		goto out;
-	if ((st = migrate(s, opts->max_version > 0 ? opts->max_version : NMIGRATIONS, err)))
+	if ((st = store_sqlite_migrate(s->db, s->path, opts->max_version > 0 ? opts->max_version : CM_STORE_VERSION, err)))
 		goto out;
 	*out = &s->base;
 	s = NULL;
 out:
 	sq_close(s ? &s->base : NULL);
 	return st;
-}
-
-void store_inject_fault(cm_store *st, int n)
-{
-	if (st->ops == &sqlite_ops)
-		SQ(st)->fault_in = n;
 }

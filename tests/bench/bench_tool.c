@@ -10,8 +10,14 @@
  *   bench_tool decide CONF TOKENS    reply_handle() (what the milter calls at
  *                                    end of message) on one plain reply per
  *                                    request of TOKENS; prints the rate
+ *   bench_tool decide_par CONF TOKENS K   the same split between K processes
+ *                                    with a connection each, started at once;
+ *                                    prints "n recorded seconds" (wall time)
+ * The store is the config's: a SQLite file or a postgresql:// URI.
  */
+#include <libpq-fe.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +69,7 @@ static void account(cm_core *c, const char *nic, const char *email)
 }
 
 /* The token in the Reply-To of the last validation mail to rcpt, as sent
- * (the stored message holds a placeholder). */
+ * (the stored message holds a placeholder: rule 6). */
 static void token_of(const cm_config *cfg, cm_store *st, int64_t req, const char *rcpt, char out[CM_TOKEN_CHARS + 1])
 {
 	GArray *l = g_array_new(FALSE, FALSE, sizeof(cm_outbox_item));
@@ -75,9 +81,9 @@ static void token_of(const cm_config *cfg, cm_store *st, int64_t req, const char
 		if (it->kind != CM_MAIL_VALIDATION || strcmp(it->rcpt, rcpt) != 0 ||
 		    st->ops->outbox_get(st, it->id, it, &stored, NULL) != CM_OK)
 			continue;
-		cm_status rs = outbox_render(cfg, it, stored, &msg, NULL);
+		bool rendered = outbox_render(cfg, it, stored, &msg, NULL) == CM_OK;
 		g_free(stored);
-		if (rs != CM_OK)
+		if (!rendered)
 			continue;
 		const char *p = strstr(msg, "Reply-To: validation+");
 		if (p)
@@ -125,6 +131,46 @@ static int cmd_setup(cm_config *cfg, int n, const char *out_path)
 	return 0;
 }
 
+/* PostgreSQL: the same rows made by the server (generate_series), in one
+ * transaction; token hashes are digests of the row's id and side. */
+static int filler_pg(cm_config *cfg, long n)
+{
+	double t0 = now_s();
+	PGconn *c = PQconnectdb(cfg->store_path);
+	if (PQstatus(c) != CONNECTION_OK)
+		die(PQerrorMessage(c), NULL);
+	char when[32], count[32];
+	snprintf(when, sizeof when, "%lld", (long long)(cm_now() - 86400 * 30));
+	snprintf(count, sizeof count, "%ld", n);
+	const char *params[] = {when, count};
+	static const char *const sql[] = {
+		"BEGIN",
+		"CREATE TEMP TABLE filler_ids ON COMMIT DROP AS WITH r AS (INSERT INTO requests(grp, roles, from_nic, to_nic,"
+		" asked_by, state, created_at, expires_at, done_at) SELECT 'filler-ovh', 2, 'fillera-ovh', 'fillerb-ovh',"
+		" 'fillera-ovh', 'done', $1::bigint, $1::bigint, $1::bigint FROM generate_series(1, $2::bigint)"
+		" RETURNING id) SELECT id FROM r",
+		"INSERT INTO parties(request_id, side, nic, email, decision, decided_at, via) SELECT id, s.side,"
+		" s.nic, s.email, 'accepted', $1::bigint, 'email' FROM filler_ids, (VALUES ('from', 'fillera-ovh',"
+		" 'a@filler.example.com'), ('to', 'fillerb-ovh', 'b@filler.example.com')) s(side, nic, email)"
+		" WHERE $2::bigint > 0",
+		"INSERT INTO tokens(hash, request_id, side, created_at) SELECT sha256(convert_to(id || s.side || random(),"
+		" 'UTF8')), id, s.side, $1::bigint FROM filler_ids, (VALUES ('from'), ('to')) s(side)"
+		" WHERE $2::bigint > 0",
+		"COMMIT",
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(sql); i++) {
+		bool p = i > 0 && i + 1 < G_N_ELEMENTS(sql);
+		PGresult *r = PQexecParams(c, sql[i], p ? (i == 1 ? 2 : 2) : 0, NULL, p ? params : NULL, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+			die(PQresultErrorMessage(r), NULL);
+		PQclear(r);
+	}
+	PQclear(PQexec(c, "ANALYZE"));
+	PQfinish(c);
+	fprintf(stderr, "filler: %ld requests in %.1f s\n", n, now_s() - t0);
+	return 0;
+}
+
 static int cmd_filler(cm_config *cfg, long n)
 {
 	cm_store *st = open_store(cfg, true);
@@ -137,6 +183,8 @@ static int cmd_filler(cm_config *cfg, long n)
 	if (gs && gs != CM_ERR_RULE)
 		die("group", &err);
 	store_close(st);
+	if (strncmp(cfg->store_path, "postgresql://", 13) == 0)
+		return filler_pg(cfg, n);
 
 	sqlite3 *db;
 	sqlite3_stmt *rq, *pq, *tq;
@@ -187,6 +235,94 @@ static int cmd_filler(cm_config *cfg, long n)
 	return 0;
 }
 
+/* One plain reply for the first contact of a TOKENS line; true if recorded. */
+static bool decide_line(cm_core *c, const char *line, int n_printed)
+{
+	char **f = g_strsplit(line, "\t", -1);
+	char *msg = g_strdup_printf("From: Admin <%s>\r\nTo: validation+%s@%s\r\nSubject: Re: changement\r\n"
+				    "Message-ID: <bench-%s@bench.example.com>\r\nMIME-Version: 1.0\r\n"
+				    "Content-Type: text/plain; charset=utf-8\r\n\r\nJ'accepte\r\n\r\nLe jeu. 26 nov. "
+				    "2026, Telephony contacts a \xc3\xa9" "crit :\r\n> J'accepte ou Je refuse\r\n",
+				    f[1], f[2], c->cfg->validation_domain, f[2]);
+	char rcpt[128];
+	snprintf(rcpt, sizeof rcpt, "validation+%s@%s", f[2], c->cfg->validation_domain);
+	const char *rcpts[] = {rcpt, NULL};
+	cm_envelope env = {.env_from = f[1], .rcpts = rcpts};
+	cm_handled h;
+	cm_err err = {0};
+	reply_handle(c, msg, strlen(msg), &env, cm_now(), &h, &err);
+	bool recorded = h.outcome == CM_OUTCOME_RECORDED;
+	if (!recorded && n_printed < 3)
+		fprintf(stderr, "not recorded: %s %s\n", h.reason, err.msg);
+	reply_handle_clear(&h);
+	g_free(msg);
+	g_strfreev(f);
+	return recorded;
+}
+
+/* K processes, each with its own store connection, take every K-th line;
+ * all start together once connected. */
+static int cmd_decide_par(cm_config *cfg, const char *tokens_path, int k)
+{
+	char *text = NULL;
+	if (k < 1 || k > 64 || !g_file_get_contents(tokens_path, &text, NULL, NULL))
+		die("decide_par: bad arguments", NULL);
+	char **lines = g_strsplit(text, "\n", -1);
+	int go[2], done[2], n = 0;
+	while (lines[n] && lines[n][0])
+		n++;
+	if (pipe(go) != 0 || pipe(done) != 0)
+		die("pipe", NULL);
+	for (int w = 0; w < k; w++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			die("fork", NULL);
+		if (pid == 0) {
+			close(go[1]);
+			cm_store *st = open_store(cfg, false);
+			cm_core c = {st, cfg};
+			char b;
+			if (write(done[1], "r", 1) != 1 || read(go[0], &b, 1) < 0)
+				_exit(1);
+			int rec = 0;
+			for (int i = w; i < n; i += k)
+				rec += decide_line(&c, lines[i], rec == 0 ? 0 : 3);
+			store_close(st);
+			char buf[16];
+			int len = snprintf(buf, sizeof buf, "%8d", rec);
+			_exit(write(done[1], buf, (size_t)len) == len ? 0 : 1);
+		}
+	}
+	close(go[0]);
+	close(done[1]);
+	char b;
+	for (int w = 0; w < k; w++) /* every worker connected */
+		if (read(done[0], &b, 1) != 1)
+			die("a worker did not start", NULL);
+	double t0 = now_s();
+	close(go[1]);
+	int recorded = 0;
+	for (int w = 0; w < k; w++) {
+		int status;
+		if (wait(&status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			die("a worker failed", NULL);
+	}
+	double s = now_s() - t0;
+	char buf[16];
+	for (int w = 0; w < k; w++) {
+		ssize_t got = read(done[0], buf, 8);
+		if (got == 8) {
+			buf[8] = '\0';
+			recorded += atoi(buf);
+		}
+	}
+	printf("%d %d %.6f\n", n, recorded, s);
+	fprintf(stderr, "decide_par: %d clients, %d replies, %d recorded, %.3f s, %.0f/s\n", k, n, recorded, s, recorded / s);
+	g_strfreev(lines);
+	g_free(text);
+	return 0;
+}
+
 static int cmd_decide(cm_config *cfg, const char *tokens_path)
 {
 	char *text = NULL;
@@ -198,25 +334,7 @@ static int cmd_decide(cm_config *cfg, const char *tokens_path)
 	int n = 0, recorded = 0;
 	double t0 = now_s();
 	for (int i = 0; lines[i] && lines[i][0]; i++) {
-		char **f = g_strsplit(lines[i], "\t", -1);
-		char *msg = g_strdup_printf("From: Admin <%s>\r\nTo: validation+%s@%s\r\nSubject: Re: changement\r\n"
-					    "Message-ID: <bench-%s@bench.example.com>\r\nMIME-Version: 1.0\r\n"
-					    "Content-Type: text/plain; charset=utf-8\r\n\r\nJ'accepte\r\n\r\nLe jeu. 26 nov. "
-					    "2026, Telephony contacts a \xc3\xa9" "crit :\r\n> J'accepte ou Je refuse\r\n",
-					    f[1], f[2], cfg->validation_domain, f[2]);
-		char rcpt[128];
-		snprintf(rcpt, sizeof rcpt, "validation+%s@%s", f[2], cfg->validation_domain);
-		const char *rcpts[] = {rcpt, NULL};
-		cm_envelope env = {.env_from = f[1], .rcpts = rcpts, .client_addr = "127.0.0.1"};
-		cm_handled h;
-		cm_err err = {0};
-		reply_handle(&c, msg, strlen(msg), &env, cm_now(), &h, &err);
-		recorded += h.outcome == CM_OUTCOME_RECORDED;
-		if (h.outcome != CM_OUTCOME_RECORDED && n < 3)
-			fprintf(stderr, "not recorded: %s %s\n", h.reason, err.msg);
-		reply_handle_clear(&h);
-		g_free(msg);
-		g_strfreev(f);
+		recorded += decide_line(&c, lines[i], n);
 		n++;
 	}
 	double s = now_s() - t0;
@@ -233,7 +351,7 @@ int main(int argc, char **argv)
 	cm_config *cfg = NULL;
 	cm_err err = {0};
 	if (argc < 4) {
-		fprintf(stderr, "usage: bench_tool setup|filler|decide CONF ...\n");
+		fprintf(stderr, "usage: bench_tool setup|filler|decide|decide_par CONF ...\n");
 		return 1;
 	}
 	if (config_load(argv[2], &cfg, &err) != CM_OK)
@@ -246,6 +364,8 @@ int main(int argc, char **argv)
 		rc = cmd_filler(cfg, atol(argv[3]));
 	else if (strcmp(argv[1], "decide") == 0)
 		rc = cmd_decide(cfg, argv[3]);
+	else if (strcmp(argv[1], "decide_par") == 0 && argc == 5)
+		rc = cmd_decide_par(cfg, argv[3], atoi(argv[4]));
 	config_free(cfg);
 	return rc;
 }

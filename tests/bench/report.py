@@ -45,6 +45,19 @@ row("outbox_vs_smtp_source", "outbox deliver / smtp-source, same count and size,
     ratio(res["out_rate"], res["src_rate"]), 0.5, True,
     "%.0f / %.0f mails/s (%d mails of %d bytes; %d sent)"
     % (res["out_rate"], res["src_rate"], res["out_n"], res["out_size"], res["out_sent"]))
+g = res.get
+row("pg_8_vs_sqlite_8", "durable decisions/s with 8 clients, PostgreSQL / SQLite (several MX hosts)",
+    ratio(g("conc_rate_pg_8", 0), g("conc_rate_sqlite_8", 0)), 2.0, True,
+    "PostgreSQL %.0f/s with 8, %.0f/s with 1; SQLite %.0f/s with 8, %.0f/s with 1"
+    % (g("conc_rate_pg_8", 0), g("conc_rate_pg_1", 0), g("conc_rate_sqlite_8", 0), g("conc_rate_sqlite_1", 0)))
+row("pg_1m_vs_10k", "PostgreSQL: time per decision, %d-request store / %d-request store"
+    % (res["dec_big_n"], res["dec_small_n"]),
+    ratio(g("dec_pg_s_big", 0), g("dec_pg_s_small", 0)), 1.25, False,
+    "%.2f / %.2f ms per durable decision" % (g("dec_pg_s_big", 0) * 1000, g("dec_pg_s_small", 0) * 1000))
+row("replies_two_mx_vs_one", "replies through two MX hosts on one PostgreSQL database / through one",
+    ratio(g("rep_rate_pg_two", 0), g("rep_rate_pg_one", 0)), 1.0, True,
+    "%.0f / %.0f msg/s; %d replies recorded" % (g("rep_rate_pg_two", 0), g("rep_rate_pg_one", 0),
+                                                 g("rep_pg_recorded", 0)))
 warm = res["rss_after_1000_kb"]
 growth = round((res["rss_after_all_kb"] - warm) / warm, 3) if warm else 0.0
 row("rss_growth", "milter RSS growth from 1,000 to %d replies" % res["rss_replies"], growth, 0.10, False,

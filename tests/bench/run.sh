@@ -13,10 +13,10 @@ LOAD="python3 $top/tests/bench/load.py"
 RES="$T/results"
 : >"$RES"
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	ORD=300 ROUNDS=3 REPLIES=120 SMALL=10000 BIG=50000 DECIDE=200 OUTBOX=200 RSS_N=1200
+	ORD=300 ROUNDS=3 REPLIES=120 SMALL=10000 BIG=50000 DECIDE=200 OUTBOX=200 RSS_N=1200 CONC=1000
 	WEB_SECS=3 WEB_N=300 WEB_POST=200
 else
-	ORD=2000 ROUNDS=3 REPLIES=1000 SMALL=10000 BIG=1000000 DECIDE=1000 OUTBOX=1000 RSS_N=10000
+	ORD=2000 ROUNDS=3 REPLIES=1000 SMALL=10000 BIG=1000000 DECIDE=1000 OUTBOX=1000 RSS_N=10000 CONC=2000
 	WEB_SECS=10 WEB_N=2000 WEB_POST=1000
 fi
 say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -24,7 +24,7 @@ put() { echo "$1=$2" >>"$RES"; }
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 stop_all() {
-	for n in pf-none pf-ref pf-cm pf-eom pf-disc pf-cmd; do PF_NAME=$n stop_postfix; done
+	for n in pf-none pf-ref pf-cm pf-eom pf-disc pf-cmd pf-mx1 pf-mx2; do PF_NAME=$n stop_postfix; done
 	cleanup
 }
 trap stop_all EXIT
@@ -215,6 +215,89 @@ set -- $(python3 "$top/tests/bench/web_load.py" post "$WPORT" "$T/web_post" 8)
 put web_post_n "$2"
 put web_post_rate "$(echo "$2 $3" | awk '{printf "%.2f", $1 / $2}')"
 put web_post_recorded "$(sqlite3 "$T/contacts.db" "SELECT COUNT(*) FROM parties WHERE via = 'web'")"
+# 7. one PostgreSQL database for several MX hosts, beside SQLite: durable
+# decisions a second with 1 and 8 concurrent clients (processes with a
+# connection each) on each backend, and the time per decision on a big
+# store against a small one.  A throwaway cluster, as in the tests.
+. tests/lib/pg.sh
+# with_store URI OUT: the bench's config with its store at URI (sed-safe: URIs hold '&').
+with_store() { sed "s|^path = .*|path = $(printf '%s' "$1" | sed 's/[&|\\]/\\&/g')|" "$CONF" >"$2"; }
+say "7. PostgreSQL: $CONC decisions by 1 and 8 clients on each backend; stores of $SMALL and $BIG requests"
+if pg_start >"$T/pg.log" 2>&1; then
+	trap 'stop_all; pg_stop' EXIT
+	for be in sqlite pg; do
+		for k in 1 8; do
+			if [ "$be" = pg ]; then
+				uri=$(pg_createdb "conc_$k")
+			else
+				mkdir -p "$T/conc_$k"
+				uri="$T/conc_$k/contacts.db"
+			fi
+			with_store "$uri" "$T/conc_${be}_$k.conf"
+			"$B/bench_tool" setup "$T/conc_${be}_$k.conf" "$CONC" "$T/conc_${be}_$k.tsv" 2>/dev/null
+			set -- $("$B/bench_tool" decide_par "$T/conc_${be}_$k.conf" "$T/conc_${be}_$k.tsv" "$k" 2>/dev/null)
+			put "conc_rate_${be}_$k" "$(echo "${2:-0} ${3:-1}" | awk '{printf "%.2f", $1 / $2}')"
+		done
+	done
+	for size_name in small big; do
+		eval "n=\$$(echo $size_name | tr a-z A-Z)"
+		uri=$(pg_createdb "pg_$size_name")
+		with_store "$uri" "$T/pg_$size_name.conf"
+		"$B/bench_tool" filler "$T/pg_$size_name.conf" "$n" 2>/dev/null
+	done
+	for r in 1 2; do
+		for size_name in small big; do
+			"$B/bench_tool" setup "$T/pg_$size_name.conf" "$DECIDE" "$T/pgdec_${size_name}_$r.tsv" 2>/dev/null
+			set -- $("$B/bench_tool" decide "$T/pg_$size_name.conf" "$T/pgdec_${size_name}_$r.tsv" 2>/dev/null)
+			echo "$3 $1" | awk '{printf "%.6f\n", $1 / $2}' >>"$T/pgdec_$size_name"
+		done
+	done
+	put dec_pg_s_small "$(median <"$T/pgdec_small")"
+	put dec_pg_s_big "$(median <"$T/pgdec_big")"
+
+	# Replies through Postfix on one database: one MX host (Postfix and
+	# contact-milter) taking them all, against two taking half each.
+	uri=$(pg_createdb mx)
+	mx_pids=""
+	for h in 1 2; do
+		with_store "$uri" "$T/mx$h.tmp"
+		sed "s|^socket = .*|socket = unix:$T/milter-mx$h.sock|" "$T/mx$h.tmp" >"$T/mx$h.conf"
+		"$MILTER" -f -c "$T/mx$h.conf" 2>>"$T/milter-mx.log" &
+		mx_pids="$mx_pids $!"
+		wait_unix "$T/milter-mx$h.sock"
+		port=$(free_port)
+		eval "PORT_mx$h=$port"
+		PF_NAME=pf-mx$h start_postfix "$port" "$SINK" "unix:$T/milter-mx$h.sock" >/dev/null
+	done
+	PIDS="$PIDS $mx_pids"
+	for r in $(seq 1 "$ROUNDS"); do
+		"$B/bench_tool" setup "$T/mx1.conf" "$REPLIES" "$T/mx_one_$r.tsv" 2>/dev/null
+		"$B/bench_tool" setup "$T/mx1.conf" "$REPLIES" "$T/mx_two_$r.tsv" 2>/dev/null
+		set -- $($LOAD replies "$PORT_mx1" "$T/mx_one_$r.tsv" 10)
+		echo "$2 $3" | awk '{printf "%.2f\n", $1 / $2}' >>"$T/mx_one"
+		qwait mx1
+		awk 'NR % 2 == 1' "$T/mx_two_$r.tsv" >"$T/mx_two_a.tsv"
+		awk 'NR % 2 == 0' "$T/mx_two_$r.tsv" >"$T/mx_two_b.tsv"
+		t0=$(now)
+		$LOAD replies "$PORT_mx1" "$T/mx_two_a.tsv" 5 >"$T/mx_a.out" &
+		la=$!
+		$LOAD replies "$PORT_mx2" "$T/mx_two_b.tsv" 5 >"$T/mx_b.out"
+		wait $la
+		t1=$(now)
+		cat "$T/mx_a.out" "$T/mx_b.out" | awk -v t="$t0 $t1" '{n += $2} END {split(t, a, " "); printf "%.2f\n", n / (a[2] - a[1])}' >>"$T/mx_two"
+		qwait mx1
+		qwait mx2
+	done
+	put rep_rate_pg_one "$(median <"$T/mx_one")"
+	put rep_rate_pg_two "$(median <"$T/mx_two")"
+	put rep_pg_recorded "$(pg_psql "$uri" "SELECT COUNT(*) FROM parties WHERE via = 'email' AND decision = 'accepted'")"
+	PF_NAME=pf-mx1 stop_postfix
+	PF_NAME=pf-mx2 stop_postfix
+	for p in $mx_pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	pg_stop
+else
+	say "PostgreSQL did not start: $(tail -3 "$T/pg.log")"
+fi
 
 say "report"
 python3 "$top/tests/bench/report.py" "$RES" "$top/$BUILD/bench.json"

@@ -22,7 +22,7 @@ eq "...and nothing was queued" "2" "$(mails validation 1)"
 # The guide's recovery: correct the address in the profile, then resend.
 "$CTL" account set bob-ovh --email bob@new.example >/dev/null
 # Ten minutes later, as far as the store is concerned.
-sqlite3 "$T/contacts.db" "UPDATE parties SET last_sent_at = last_sent_at - 601"
+db_sql "UPDATE parties SET last_sent_at = last_sent_at - 601"
 expect "a stranger cannot resend" 2 "only the admin of group g1-ovh-1" "$CTL" request resend 1 --by carol-ovh
 expect "bob may resend to himself" 0 "sent again to 1 contact" "$CTL" request resend 1 --by bob-ovh
 eq "the new validation mail goes to bob's current address" "1" "$(mails validation 1 bob@new.example)"
@@ -75,8 +75,8 @@ eq "carol's reminder is queued" "1" "$(mails reminder $R carol@example.org)"
 rid=$(mid reminder carol@example.org)
 RT=$("$CTL" outbox show "$rid" | sed -n 's/^Reply-To: validation+\([0-9A-Z]*\)@.*/\1/p')
 eq "the reminder carries the same token as the first mail" "$TC" "$RT"
-check "the stored reminder holds no token, only its placeholder" \
-	sh -c "sqlite3 '$T/contacts.db' \"SELECT message FROM outbox WHERE id = $rid\" | grep -q UUUUUUUUUUUUUUUUUUUUUUUUUU && ! sqlite3 '$T/contacts.db' \"SELECT message FROM outbox WHERE id = $rid\" | grep -q '$TC'"
+placeholder_only() { db_message "$rid" | grep -q UUUUUUUUUUUUUUUUUUUUUUUUUU && ! db_message "$rid" | grep -q "$TC"; }
+check "the stored reminder holds no token, only its placeholder" placeholder_only
 expect "the first mail's token still works" 0 "accepted" "$CTL" request accept $R --token "$TC"
 
 # --- "this wasn't me" (rule 11) ---

@@ -136,7 +136,7 @@ eq "6. once it is back, the 2 cancelled and 2 validation mails arrive, each once
 # client address; they never block the contact's own reply.
 V4=$(validation_for carol@example.org)
 T4=$($MT token "$V4")
-sqlite3 "$T/contacts.db" "DELETE FROM failures"
+db_sql "DELETE FROM failures"
 for k in 1 2 3; do
 	inject gmail-fr "$V4" carol@example.org "validation+0000000000000000000000000$k@contacts.example.com" "J'accepte" "r7-$k@example.org"
 done

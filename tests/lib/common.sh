@@ -12,6 +12,21 @@ tap_n=0
 tap_failed=0
 PIDS=""
 
+# The store: a SQLite file in $T, or, when CM_TEST_PG holds the URI of a
+# PostgreSQL maintenance database (tests/run.sh's cluster, tests/lib/pg.sh),
+# a fresh database of this suite's own, dropped at the end.
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+CM_STORE_URI=""
+CM_PG_DB=""
+if [ -n "${CM_TEST_PG:-}" ]; then
+	CM_PG_DB="cms_$(basename "$0" .sh | tr -c 'a-z0-9_\n' _)_$$"
+	"$PGBIN/psql" -X -q -d "$CM_TEST_PG" -c "CREATE DATABASE $CM_PG_DB" >/dev/null || {
+		echo "not ok 1 - cannot create database $CM_PG_DB on $CM_TEST_PG"
+		exit 1
+	}
+	CM_STORE_URI="postgresql:///$CM_PG_DB?${CM_TEST_PG#*\?}"
+fi
+
 ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1"; }
 nok() {
 	tap_n=$((tap_n + 1)); tap_failed=1
@@ -54,7 +69,7 @@ write_conf() {
 socket = unix:$T/milter.sock
 on_processed = ${ON_PROCESSED:-discard}
 [store]
-path = $T/contacts.db
+path = ${CM_STORE_URI:-$T/contacts.db}
 busy_timeout = ${BUSY:-20s}
 [smtp]
 url = smtp://127.0.0.1:$smtp_port
@@ -96,7 +111,32 @@ mails() {
 		'[.[] | select(.kind == $k and ($r == "" or (.request|tostring) == $r) and ($t == "" or .to == $t))] | length'
 }
 req_field() { "$CTL" --json request show "$1" | jq -r "$2"; }
-db_digest() { sqlite3 "$T/contacts.db" .dump | md5sum | cut -d' ' -f1; }
+# db_sql SQL: one statement on the suite's store, either backend; rows as
+# "a|b" lines.
+db_sql() {
+	if [ -n "$CM_STORE_URI" ]; then
+		"$PGBIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$CM_STORE_URI" -c "$1"
+	else
+		sqlite3 "$T/contacts.db" "$1"
+	fi
+}
+# db_message ID: an outbox message as stored (bytes outside ASCII escaped on PostgreSQL).
+db_message() {
+	if [ -n "$CM_STORE_URI" ]; then
+		db_sql "SELECT encode(message, 'escape') FROM outbox WHERE id = $1"
+	else
+		db_sql "SELECT message FROM outbox WHERE id = $1"
+	fi
+}
+# db_digest: changes whenever a row does (identity counters left out: a
+# rolled-back insert moves them, as it moves nothing in SQLite's dump).
+db_digest() {
+	if [ -n "$CM_STORE_URI" ]; then
+		"$PGBIN/pg_dump" --data-only --no-owner -d "$CM_STORE_URI" | grep -v -e '^--' -e 'setval' -e '^.restrict' -e '^.unrestrict' | md5sum | cut -d' ' -f1
+	else
+		sqlite3 "$T/contacts.db" .dump | md5sum | cut -d' ' -f1
+	fi
+}
 
 # A demo cast: alice admin of everything in g1, bob and carol ready for billing.
 cast() {
@@ -135,6 +175,8 @@ cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	for p in $PIDS; do wait "$p" 2>/dev/null; done
 	[ "${KEEP:-}" = 1 ] || rm -rf "$T"
+	[ -z "$CM_PG_DB" ] || [ "${KEEP:-}" = 1 ] ||
+		"$PGBIN/psql" -X -q -d "$CM_TEST_PG" -c "DROP DATABASE IF EXISTS $CM_PG_DB WITH (FORCE)" >/dev/null 2>&1
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM

@@ -6,7 +6,8 @@ PKGS="build-essential pkg-config libglib2.0-dev libgmime-3.0-dev libcurl4-openss
 libcmocka-dev libmilter-dev postfix swaks miltertest jq sqlite3 python3 clang libclang-rt-14-dev
 libmicrohttpd-dev chromium chromium-driver python3-selenium curl wrk
 man-db groff-base m4 libwrap0 debhelper dpkg-dev systemd
-opendkim opendkim-tools python3-dkim"
+opendkim opendkim-tools python3-dkim
+postgresql-15 libpq-dev"
 # man-db, groff-base: tests/cli/manpage_keys.sh; m4, libwrap0: tests/e2e/sendmail.sh runs Debian's
 # sendmail-bin unpacked (installing it would replace Postfix); debhelper, dpkg-dev, systemd
 # (systemd-analyze): make deb and make check-package; opendkim, python3-dkim: tests/e2e/attack.sh

@@ -5,12 +5,12 @@
 . tests/lib/common.sh
 . tests/lib/postfix.sh # start_milter (as an unprivileged user)
 RO=""
-if mkdir -p "$T/store" && mount -t tmpfs -o size=8m tmpfs "$T/store" 2>/dev/null; then
+if [ -z "$CM_STORE_URI" ] && mkdir -p "$T/store" && mount -t tmpfs -o size=8m tmpfs "$T/store" 2>/dev/null; then
 	RO="$T/store"
 	PIDS="$PIDS"
 fi
 BUSY=2s write_conf
-sed -i "s|^path = .*|path = $T/store/contacts.db|" "$CONF"
+[ -n "$CM_STORE_URI" ] || sed -i "s|^path = .*|path = $T/store/contacts.db|" "$CONF"
 mkdir -p "$T/store"
 cast
 "$CTL" request create g1-ovh-1 --by alice-ovh --tech bob-ovh >/dev/null
@@ -91,11 +91,21 @@ if [ -n "$RO" ]; then
 	rm -f "$RO/fill"
 	eq "...and the store is as it was" "$before" "$(db_digest)"
 	check "...and the log says why" log_has "temporary failure: store"
-else
+elif [ -z "$CM_STORE_URI" ]; then
 	for n in 1 2 3; do ok "451 with a full disk # SKIP cannot mount a tmpfs here"; done
 fi
 # Another process holds the write lock longer than the busy timeout: 451.
-python3 - "$T/store/contacts.db" "$T/locked" <<'PY' &
+if [ -n "$CM_STORE_URI" ]; then
+	# PostgreSQL: the requests locked against every row lock (lock_timeout).
+	"$PGBIN/psql" -X -q -d "$CM_STORE_URI" >/dev/null <<SQL &
+BEGIN;
+LOCK TABLE requests IN EXCLUSIVE MODE;
+\! touch $T/locked
+SELECT pg_sleep(4);
+ROLLBACK;
+SQL
+else
+	python3 - "$T/store/contacts.db" "$T/locked" <<'PY' &
 import sqlite3, sys, time, os
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
 db.execute("BEGIN IMMEDIATE")
@@ -103,6 +113,7 @@ open(sys.argv[2], "w").close()
 time.sleep(4)
 db.execute("ROLLBACK")
 PY
+fi
 locker=$!
 while [ ! -e "$T/locked" ]; do sleep 0.05; done
 before=$(db_digest)
@@ -118,7 +129,7 @@ kill -9 "$MILTER_PID"
 wait "$MILTER_PID" 2>/dev/null
 check "a stale socket is left by kill -9" test -S "$T/milter.sock"
 ON_PROCESSED=deliver BUSY=2s write_conf
-sed -i "s|^path = .*|path = $T/store/contacts.db|" "$CONF"
+[ -n "$CM_STORE_URI" ] || sed -i "s|^path = .*|path = $T/store/contacts.db|" "$CONF"
 check "the milter restarts over the stale socket" start_milter
 mt_check "and answers again" not_ours_accepted_at_data
 "$CTL" request create g1-ovh-1 --by alice-ovh --admin carol-ovh >/dev/null

@@ -10,7 +10,11 @@
 #include <cmocka.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "mail.h"
@@ -19,8 +23,127 @@
 #include "store.h"
 #include "token.h"
 
+/* The store under test: SQLite in the test's temporary directory, or, when
+ * CM_TEST_PG holds the URI of a PostgreSQL maintenance database
+ * ("postgresql:///postgres?host=...&port=...&user=postgres", tests/lib/pg.sh),
+ * a fresh database made for each test and dropped at its teardown. */
+static inline const char *fx_pg_base(void)
+{
+	const char *b = getenv("CM_TEST_PG");
+	return b && *b ? b : NULL;
+}
+
+/* The URI of database name on the CM_TEST_PG server. */
+static inline char *fx_pg_uri(const char *name)
+{
+	const char *q = strchr(fx_pg_base(), '?');
+	return g_strdup_printf("postgresql:///%s%s", name, q ? q : "");
+}
+
+/* Run one statement on the maintenance database; false on failure. */
+static inline bool fx_pg_admin(const char *sql)
+{
+	PGconn *c = PQconnectdb(fx_pg_base());
+	bool ok = PQstatus(c) == CONNECTION_OK;
+	if (ok) {
+		PGresult *r = PQexec(c, sql);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+			print_error("%s: %s", sql, PQresultErrorMessage(r));
+		PQclear(r);
+	} else {
+		print_error("CM_TEST_PG: %s", PQerrorMessage(c));
+	}
+	PQfinish(c);
+	return ok;
+}
+
+/* A fresh, empty store location: a file under dir, or a new database
+ * (its name in *dbname, to drop). */
+static inline char *fx_new_store(const char *dir, const char *file, char **dbname)
+{
+	static int serial;
+	if (!fx_pg_base()) {
+		*dbname = NULL;
+		return g_build_filename(dir, file, NULL);
+	}
+	*dbname = g_strdup_printf("cmt_%d_%d", (int)getpid(), ++serial);
+	char *sql = g_strdup_printf("CREATE DATABASE %s", *dbname);
+	bool ok = fx_pg_admin(sql);
+	g_free(sql);
+	return ok ? fx_pg_uri(*dbname) : g_strdup("postgresql:///cannot-create");
+}
+
+static inline void fx_drop_store(char *dbname)
+{
+	if (!dbname)
+		return;
+	char *sql = g_strdup_printf("DROP DATABASE IF EXISTS %s WITH (FORCE)", dbname);
+	fx_pg_admin(sql);
+	g_free(sql);
+	g_free(dbname);
+}
+
+/* One connection kept to the PostgreSQL store last read (the fault test
+ * reads it thousands of times); fx_teardown closes it. */
+static char *fx_pg_conn_uri;
+static PGconn *fx_pg_conn;
+
+static inline void fx_pg_conn_close(void)
+{
+	if (fx_pg_conn)
+		PQfinish(fx_pg_conn);
+	fx_pg_conn = NULL;
+	g_free(fx_pg_conn_uri);
+	fx_pg_conn_uri = NULL;
+}
+
+static inline PGconn *fx_pg_conn_to(const char *uri)
+{
+	if (!fx_pg_conn || strcmp(fx_pg_conn_uri, uri) != 0 || PQstatus(fx_pg_conn) != CONNECTION_OK) {
+		fx_pg_conn_close();
+		fx_pg_conn = PQconnectdb(uri);
+		fx_pg_conn_uri = g_strdup(uri);
+	}
+	return fx_pg_conn;
+}
+
+/* The first column of the first row of a query on the store at uri, in the
+ * dialect of its backend: g_malloc'd, "" for NULL or no row. */
+static inline char *fx_sql_at(const char *uri, const char *sqlite_sql, const char *pg_sql)
+{
+	char *v = NULL;
+	if (strncmp(uri, "postgresql://", 13) == 0) {
+		PGconn *c = fx_pg_conn_to(uri);
+		PGresult *r = PQexec(c, pg_sql);
+		ExecStatusType rs = PQresultStatus(r);
+		if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
+			print_error("%s: %s", pg_sql, PQresultErrorMessage(r));
+		assert_true(rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK);
+		if (rs == PGRES_TUPLES_OK && PQntuples(r) > 0)
+			v = g_strdup(PQgetvalue(r, 0, 0));
+		PQclear(r);
+	} else {
+		sqlite3 *db;
+		sqlite3_stmt *q;
+		assert_int_equal(sqlite3_open(uri, &db), SQLITE_OK);
+		int rc = sqlite3_prepare_v2(db, sqlite_sql, -1, &q, NULL);
+		if (rc != SQLITE_OK)
+			print_error("%s: %s", sqlite_sql, sqlite3_errmsg(db));
+		assert_int_equal(rc, SQLITE_OK);
+		rc = sqlite3_step(q);
+		assert_true(rc == SQLITE_ROW || rc == SQLITE_DONE);
+		if (rc == SQLITE_ROW && sqlite3_column_text(q, 0))
+			v = g_strdup((const char *)sqlite3_column_text(q, 0));
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+	}
+	return v ? v : g_strdup("");
+}
+
 typedef struct {
 	char *dir;
+	char *dbname; /* PostgreSQL: the test's own database */
 	cm_config *cfg;
 	cm_store *st;
 	cm_core core;
@@ -43,7 +166,7 @@ static inline int fx_setup(void **state)
 	memset(f->cfg->secret, 0x5a, 32);
 	f->cfg->secret_len = 32;
 	g_free(f->cfg->store_path);
-	f->cfg->store_path = g_build_filename(f->dir, "store.db", NULL);
+	f->cfg->store_path = fx_new_store(f->dir, "store.db", &f->dbname);
 	cm_store_opts o = {.create = true, .busy_timeout = 5000};
 	cm_err err = {0};
 	if (store_open(f->cfg->store_path, &o, &f->st, &err) != CM_OK) {
@@ -61,6 +184,8 @@ static inline int fx_teardown(void **state)
 {
 	fx *f = *state;
 	store_close(f->st);
+	fx_pg_conn_close();
+	fx_drop_store(f->dbname);
 	char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
 	if (system(cmd) != 0)
 		print_error("cleanup of %s failed\n", f->dir);
@@ -169,6 +294,37 @@ static inline cm_token fx_token(fx *f, int64_t req, const char *rcpt)
 	g_array_free(l, TRUE);
 	assert_true(found);
 	return t;
+}
+
+/* Run one statement that should fail on the store at uri: its error
+ * message (g_malloc'd), or NULL when it succeeded. */
+static inline char *fx_sql_error(const char *uri, const char *sqlite_sql, const char *pg_sql)
+{
+	char *msg = NULL;
+	if (strncmp(uri, "postgresql://", 13) == 0) {
+		PGconn *c = PQconnectdb(uri);
+		PGresult *r = PQexec(c, pg_sql);
+		ExecStatusType rs = PQresultStatus(r);
+		if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
+			msg = g_strdup(PQresultErrorMessage(r));
+		PQclear(r);
+		PQfinish(c);
+	} else {
+		sqlite3 *db;
+		char *m = NULL;
+		assert_int_equal(sqlite3_open(uri, &db), SQLITE_OK);
+		if (sqlite3_exec(db, sqlite_sql, NULL, NULL, &m) != SQLITE_OK)
+			msg = g_strdup(m ? m : "error");
+		sqlite3_free(m);
+		sqlite3_close(db);
+	}
+	return msg;
+}
+
+/* fx_sql_at on the test's store. */
+static inline char *fx_sql(fx *f, const char *sqlite_sql, const char *pg_sql)
+{
+	return fx_sql_at(f->cfg->store_path, sqlite_sql, pg_sql);
 }
 
 static inline cm_request fx_request(fx *f, int64_t id)

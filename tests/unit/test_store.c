@@ -1,44 +1,40 @@
 /* test_store.c - schema migrations, the outbox claim, the audit trail. */
 #include <gmime/gmime.h>
-#include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fixture.h"
 #include "outbox.h"
 
+/* SQLite in WAL mode; PostgreSQL with fsync on and the version in its
+ * one-row table. */
 static void a_new_store_is_at_the_latest_version_in_wal_mode(void **state)
 {
 	fx *f = *state;
 	assert_int_equal(f->st->ops->schema_version(f->st), store_latest_version());
 	assert_true(store_latest_version() >= 2);
-	sqlite3 *db;
-	sqlite3_stmt *q;
-	assert_int_equal(sqlite3_open(f->cfg->store_path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
-	sqlite3_finalize(q);
-	sqlite3_close(db);
+	char *mode = fx_sql(f, "PRAGMA journal_mode", "SELECT 'wal:' || current_setting('fsync')");
+	assert_string_equal(mode, fx_pg_base() ? "wal:on" : "wal");
+	g_free(mode);
+	char *v = fx_sql(f, "PRAGMA user_version", "SELECT version FROM cm_schema");
+	assert_int_equal(atoi(v), store_latest_version());
+	g_free(v);
 }
 
 static void an_existing_store_migrates_keeping_its_rows(void **state)
 {
 	fx *f = *state;
 	cm_err err = {0};
-	char *path = g_build_filename(f->dir, "old.db", NULL);
+	char *dbname;
+	char *path = fx_new_store(f->dir, "old.db", &dbname);
 	cm_store *old = NULL, *now = NULL;
 	cm_store_opts o1 = {.create = true, .max_version = 1};
 	assert_int_equal(store_open(path, &o1, &old, &err), CM_OK);
 	assert_int_equal(old->ops->schema_version(old), 1);
 	/* A row as version 1 wrote it. */
-	sqlite3 *raw;
-	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(raw,
-				      "INSERT INTO accounts(nic, email, lang, created_at)"
-				      " VALUES('old-ovh', 'old@example.com', 'en', 1)",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
-	sqlite3_close(raw);
+	static const char insert[] = "INSERT INTO accounts(nic, email, lang, created_at)"
+				     " VALUES('old-ovh', 'old@example.com', 'en', 1)";
+	g_free(fx_sql_at(path, insert, insert));
 	/* Version 1 has no replies table yet. */
 	int64_t seen_id;
 	cm_decision d;
@@ -55,6 +51,7 @@ static void an_existing_store_migrates_keeping_its_rows(void **state)
 	assert_int_equal(now->ops->reply_seen(now, "<x@y>", h, &seen_id, &d, &err), CM_ERR_NOTFOUND);
 	store_close(now);
 	g_free(path);
+	fx_drop_store(dbname);
 }
 
 static void a_store_from_a_newer_program_is_refused(void **state)
@@ -62,10 +59,7 @@ static void a_store_from_a_newer_program_is_refused(void **state)
 	fx *f = *state;
 	cm_err err = {0};
 	cm_store *st = NULL;
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(f->cfg->store_path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	g_free(fx_sql(f, "PRAGMA user_version = 99", "UPDATE cm_schema SET version = 99"));
 	cm_store_opts o = {0};
 	assert_int_equal(store_open(f->cfg->store_path, &o, &st, &err), CM_ERR_USAGE);
 	assert_non_null(strstr(err.msg, "schema version 99, newer than this program"));
@@ -76,8 +70,19 @@ static void a_missing_store_is_not_created_unless_asked(void **state)
 	fx *f = *state;
 	cm_err err = {0};
 	cm_store *st = NULL;
-	char *path = g_build_filename(f->dir, "none.db", NULL);
 	cm_store_opts o = {0};
+	if (fx_pg_base()) {
+		/* A database is made by its administrator, never by us: a missing
+		 * one is a temporary failure (451, exit 4) naming the store. */
+		char *uri = fx_pg_uri("cm_no_such_database");
+		o.create = true;
+		assert_int_equal(store_open(uri, &o, &st, &err), CM_ERR_IO);
+		assert_non_null(strstr(err.msg, "cannot connect to the PostgreSQL store postgresql:///cm_no_such_database"));
+		assert_null(st);
+		g_free(uri);
+		return;
+	}
+	char *path = g_build_filename(f->dir, "none.db", NULL);
 	assert_int_equal(store_open(path, &o, &st, &err), CM_ERR_USAGE);
 	assert_non_null(strstr(err.msg, "run 'contactctl init' first"));
 	assert_int_not_equal(access(path, F_OK), 0);
@@ -88,14 +93,25 @@ static void the_audit_trail_cannot_be_rewritten(void **state)
 {
 	fx *f = *state;
 	fx_cast(f);
-	sqlite3 *db;
-	char *msg = NULL;
-	assert_int_equal(sqlite3_open(f->cfg->store_path, &db), SQLITE_OK);
-	assert_int_not_equal(sqlite3_exec(db, "UPDATE audit SET detail = 'x'", NULL, NULL, &msg), SQLITE_OK);
-	assert_non_null(strstr(msg, "append-only"));
-	sqlite3_free(msg);
-	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	char *count = fx_sql(f, "SELECT COUNT(*) FROM audit", "SELECT COUNT(*) FROM audit");
+	assert_int_not_equal(atoi(count), 0);
+	static const char *const rewrites[] = {"UPDATE audit SET detail = 'x'", "DELETE FROM audit"};
+	for (size_t i = 0; i < G_N_ELEMENTS(rewrites); i++) {
+		char *msg = fx_sql_error(f->cfg->store_path, rewrites[i], rewrites[i]);
+		assert_non_null(msg);
+		assert_non_null(strstr(msg, "append-only"));
+		g_free(msg);
+	}
+	if (fx_pg_base()) {
+		char *msg = fx_sql_error(f->cfg->store_path, "", "TRUNCATE audit");
+		assert_non_null(msg);
+		assert_non_null(strstr(msg, "append-only"));
+		g_free(msg);
+	}
+	char *after = fx_sql(f, "SELECT COUNT(*) FROM audit", "SELECT COUNT(*) FROM audit");
+	assert_string_equal(count, after);
+	g_free(count);
+	g_free(after);
 }
 
 static void two_connections_never_claim_the_same_mail(void **state)
@@ -150,6 +166,81 @@ static void two_connections_never_claim_the_same_mail(void **state)
 	store_close(other);
 }
 
+/* Several hosts start at once on a new store: each brings it to the
+ * latest version, the migrations run once (SQLite: its write lock;
+ * PostgreSQL: an advisory lock), none fails. */
+static void processes_starting_at_once_migrate_the_store_once(void **state)
+{
+	fx *f = *state;
+	char *dbname;
+	char *path = fx_new_store(f->dir, "fresh.db", &dbname);
+	if (!fx_pg_base()) { /* a SQLite store is made by init: once */
+		cm_store *st = NULL;
+		cm_store_opts o = {.create = true, .max_version = 1};
+		assert_int_equal(store_open(path, &o, &st, NULL), CM_OK);
+		store_close(st);
+	}
+	pid_t kids[6];
+	for (int i = 0; i < 6; i++) {
+		kids[i] = fork();
+		assert_true(kids[i] >= 0);
+		if (kids[i] == 0) {
+			cm_store *st = NULL;
+			cm_err err = {0};
+			cm_store_opts o = {.create = false, .busy_timeout = 10000};
+			cm_status rs = store_open(path, &o, &st, &err);
+			if (rs)
+				fprintf(stderr, "# child %d: %s\n", i, err.msg);
+			int v = rs ? -1 : st->ops->schema_version(st);
+			store_close(st);
+			_exit(v == store_latest_version() ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < 6; i++) {
+		int status;
+		assert_int_equal(waitpid(kids[i], &status, 0), kids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	char *n = fx_sql_at(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'accounts'",
+			    "SELECT COUNT(*) FROM pg_tables WHERE tablename = 'accounts'");
+	assert_string_equal(n, "1");
+	g_free(n);
+	g_free(path);
+	fx_drop_store(dbname);
+}
+
+/* PostgreSQL: the server ends the store's session (a restart, a failover,
+ * an administrator): the transaction under way fails as temporary (exit 4,
+ * 451), never a crash, and the store reconnects by itself. */
+static void a_lost_connection_fails_the_transaction_then_reconnects(void **state)
+{
+	fx *f = *state;
+	cm_err err = {0};
+	cm_account a;
+	fx_cast(f);
+	static const char kill_sql[] = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+				       " WHERE datname = current_database() AND pid <> pg_backend_pid()";
+	/* Outside a transaction: the next statement reconnects. */
+	g_free(fx_sql(f, "", kill_sql));
+	assert_int_equal(f->st->ops->account_get(f->st, "bob-ovh", &a, &err), CM_OK);
+	/* Inside one: that transaction is lost, with a message saying so. */
+	assert_int_equal(f->st->ops->begin(f->st, true, &err), CM_OK);
+	assert_int_equal(f->st->ops->account_get(f->st, "bob-ovh", &a, &err), CM_OK);
+	g_free(fx_sql(f, "", kill_sql));
+	a.bouncing = true;
+	cm_status rs = f->st->ops->account_update(f->st, &a, &err);
+	assert_true(rs == CM_ERR_IO || rs == CM_ERR_BUSY);
+	assert_non_null(strstr(err.msg, "connection lost"));
+	f->st->ops->rollback(f->st);
+	/* The next transaction goes through, and the lost one left nothing. */
+	g_free(fx_sql(f, "", kill_sql));
+	assert_int_equal(core_account_set(&f->core, "bob-ovh", "bob@new.example", NULL, NULL, -1, -1, &err), CM_OK);
+	assert_int_equal(f->st->ops->account_get(f->st, "bob-ovh", &a, &err), CM_OK);
+	assert_string_equal(a.email, "bob@new.example");
+	assert_false(a.bouncing);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +251,13 @@ int main(void)
 		T(a_missing_store_is_not_created_unless_asked),
 		T(the_audit_trail_cannot_be_rewritten),
 		T(two_connections_never_claim_the_same_mail),
+		T(processes_starting_at_once_migrate_the_store_once),
 	};
-	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+	const struct CMUnitTest pg_tests[] = {
+		T(a_lost_connection_fails_the_transaction_then_reconnects),
+	};
+	int failed = cmocka_run_group_tests_name("store", tests, NULL, NULL);
+	if (fx_pg_base())
+		failed += cmocka_run_group_tests_name("store on PostgreSQL", pg_tests, NULL, NULL);
+	return failed;
 }

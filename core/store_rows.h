@@ -1,0 +1,47 @@
+/* store_rows.h - reading the store's rows into the core's types, once for
+ * every backend: a backend hands a row over as column accessors.  Internal
+ * to the store's backends; not installed. */
+#ifndef CM_STORE_ROWS_H
+#define CM_STORE_ROWS_H
+
+#include "store.h"
+
+typedef struct store_cols store_cols;
+struct store_cols {
+	const void *q; /* the backend's statement or result */
+	int row;       /* the row in it, where a result holds several */
+	/* Text of a column, "" for NULL; valid until the next row. */
+	const char *(*text)(const store_cols *c, int col);
+	/* An integer column, 0 for NULL. */
+	int64_t (*i64)(const store_cols *c, int col);
+	bool (*null)(const store_cols *c, int col);
+	/* A blob column as a g_malloc'd, NUL-terminated copy. */
+	char *(*blob)(const store_cols *c, int col);
+};
+
+/* Read one row into the out of an operation. */
+typedef void store_row_fn(const store_cols *c, void *out);
+
+/* The columns each reader expects, in order, are the _COLS of its name. */
+#define STORE_ACCOUNT_COLS "nic, email, lang, voip_validated, payments_ok, bouncing, name"
+#define STORE_REQUEST_COLS \
+	"id, grp, roles, from_nic, to_nic, asked_by, state, created_at, expires_at, done_at, reason, reported"
+#define STORE_OUTBOX_COLS "id, request_id, kind, nic, rcpt, sender, state, attempts, next_attempt_at, created_at," \
+			  " sent_at, last_error, token_side, token_serial"
+store_row_fn store_row_account, store_row_group, store_row_service, store_row_request, store_row_id,
+	store_row_id_side, store_row_party, store_row_token, store_row_outbox, store_row_outbox_msg, store_row_maybe,
+	store_row_audit, store_row_seen;
+
+/* store_row_outbox_msg: an outbox row and its message (one more column). */
+typedef struct {
+	cm_outbox_item it;
+	char *msg;
+} store_item_msg;
+
+/* store_row_seen: a reply recorded already. */
+typedef struct {
+	int64_t request_id;
+	cm_decision d;
+} store_seen_reply;
+
+#endif
