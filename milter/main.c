@@ -583,6 +583,12 @@ static bool store_prepare(const cm_config *cfg, uid_t uid, gid_t gid)
 	cm_err err = {0};
 	cm_store_opts o = {.create = !existed, .busy_timeout = cfg->store_busy_timeout * 1000};
 	if (store_open(path, &o, &st, &err) != CM_OK) {
+		/* A database server that is down is not a broken setup: start,
+		 * answer replies 451 and reconnect when it is back (SPEC §5). */
+		if (!file && (err.status == CM_ERR_IO || err.status == CM_ERR_BUSY)) {
+			mlog(LOG_WARNING, "the store is unreachable for now (replies get 451 until it is back): %s", err.msg);
+			return true;
+		}
 		say("%s", err.msg);
 		return false;
 	}
@@ -736,11 +742,14 @@ static int run(cm_config *cfg, const char *conf_path, const char *file_socket, c
 	{
 		cm_err err = {0};
 		cm_store *st = pool_get(app.pool, &err);
-		if (!st) {
+		bool remote_down = !st && g_str_has_prefix(cfg->store_path, "postgres") &&
+				   (err.status == CM_ERR_IO || err.status == CM_ERR_BUSY);
+		if (!st && !remote_down) {
 			say("cannot open the store as user %s: %s", user_name ? user_name : g_get_user_name(), err.msg);
 			goto out;
 		}
-		pool_put(app.pool, st);
+		if (st)
+			pool_put(app.pool, st);
 	}
 	if (!foreground && daemon(0, 0) != 0) {
 		say("cannot detach: %s", strerror(errno));

@@ -223,6 +223,11 @@ check "...and milter B is still running" kill -0 "$MILTER_B"
 printf 'From: <a@example.net>\r\nTo: <someone@example.org>\r\nSubject: hello\r\nMessage-ID: <plain-1@example.net>\r\n\r\nhello\r\n' >"$T/plain.eml"
 run $MT send "$PORT_B" a@example.net someone@example.org <"$T/plain.eml"
 eq "ordinary mail through host B while the database is down: accepted (250)" "250" "$(echo "$OUT" | cut -c1-3)"
+kill -TERM "$MILTER_B" 2>/dev/null
+wait "$MILTER_B" 2>/dev/null
+check "milter B started again while the database is down starts all the same" host_up B
+burst "$T/p0b.plan" "$T/p0.res"
+eq "...and answers a reply 451 until the database is back" "451" "$(cut -d' ' -f3 "$T/p0.res")"
 pg_restart >/dev/null 2>&1
 burst "$T/p0b.plan" "$T/p0.res"
 eq "the database back, the same reply goes through host B without a restart" "250" "$(cut -d' ' -f3 "$T/p0.res")"
