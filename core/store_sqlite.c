@@ -17,6 +17,7 @@ typedef struct {
 	GHashTable *stmts; /* SQL text (static string) -> sqlite3_stmt* */
 	char *path;
 	gint64 busy_timeout_us, busy_since;
+	gint64 wait_start; /* when this transaction began waiting for the write mutex; 0: not waiting */
 	GMutex *write_lock; /* see cm_store_opts */
 	bool holds_lock;
 } sq_store;
@@ -213,12 +214,24 @@ static cm_status sq_exec(sq_store *s, const char *sql, cm_err *err)
 
 /* ---- transactions ---- */
 
-static void write_lock(sq_store *s)
+/* Take the process's write mutex, waiting no longer than the busy timeout:
+ * the wait for the mutex and then for SQLite's own lock share that one
+ * bound (sq_busy counts from wait_start), so a session answers 451 in time
+ * even while another thread of the process waits on a lock held outside.
+ * False: still held when the time ran out. */
+static bool write_lock(sq_store *s)
 {
-	if (s->write_lock && !s->holds_lock) {
-		g_mutex_lock(s->write_lock);
-		s->holds_lock = true;
+	if (!s->write_lock || s->holds_lock)
+		return true;
+	gint64 start = g_get_monotonic_time();
+	while (!g_mutex_trylock(s->write_lock)) {
+		if (g_get_monotonic_time() - start >= s->busy_timeout_us)
+			return false;
+		g_usleep(200);
 	}
+	s->holds_lock = true;
+	s->wait_start = start;
+	return true;
 }
 
 static void write_unlock(sq_store *s)
@@ -231,9 +244,10 @@ static void write_unlock(sq_store *s)
 
 static cm_status sq_begin(cm_store *st, bool immediate, cm_err *err)
 {
-	if (immediate)
-		write_lock(SQ(st));
+	if (immediate && !write_lock(SQ(st)))
+		return cm_err_set(err, CM_ERR_BUSY, "store %s busy: its write lock is held for too long", SQ(st)->path);
 	cm_status rs = sq_do(SQ(st), "begin", NULL, err, immediate ? "BEGIN IMMEDIATE" : "BEGIN", "");
+	SQ(st)->wait_start = 0;
 	if (rs)
 		write_unlock(SQ(st));
 	return rs;
@@ -552,8 +566,10 @@ static cm_status sq_outbox_claim(cm_store *st, int64_t now, int64_t lease, int m
 	sq_store *s = SQ(st);
 	GArray *l = g_array_new(FALSE, FALSE, sizeof(store_item_msg));
 	bool own = !s->holds_lock;
-	if (own)
-		write_lock(s);
+	if (own && !write_lock(s)) {
+		g_array_free(l, TRUE);
+		return cm_err_set(err, CM_ERR_BUSY, "store %s busy: its write lock is held for too long", s->path);
+	}
 	cm_status rs = sq_list(s, "outbox claim", store_row_outbox_msg, l, err,
 			       "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_until = ?2"
 			       " WHERE id IN (SELECT id FROM outbox o WHERE ((state = 'queued' AND next_attempt_at <= ?1)"
@@ -562,6 +578,7 @@ static cm_status sq_outbox_claim(cm_store *st, int64_t now, int64_t lease, int m
 			       " AND e.id < o.id AND e.state IN ('queued', 'sending')))"
 			       " ORDER BY next_attempt_at, id LIMIT ?3)"
 			       " RETURNING " STORE_OUTBOX_COLS ", message", "IIi", now, now + lease, max);
+	s->wait_start = 0;
 	if (own)
 		write_unlock(s);
 	for (guint i = 0; i < l->len; i++) {
@@ -759,7 +776,7 @@ static int sq_busy(void *ud, int count)
 	sq_store *s = ud;
 	gint64 now = g_get_monotonic_time();
 	if (count == 0)
-		s->busy_since = now;
+		s->busy_since = s->wait_start ? s->wait_start : now;
 	if (now - s->busy_since >= s->busy_timeout_us)
 		return 0;
 	g_usleep(count < 50 ? 100 : count < 200 ? 500 : 2000);
