@@ -88,18 +88,24 @@ pg_half() {
 HALVES=${HALVES:-sqlite pg}
 pids=""
 case " $HALVES " in *" sqlite "*)
-	# The unit tests, the CLI, the corpus, the milter's protocol, the page
-	# and the attack suites in one lane; the other end-to-end suites
+	# The unit tests, the CLI, the corpus, the milter's protocol and the
+	# attack suites in one lane; the page and the other end-to-end suites
 	# (Postfix, Sendmail, two hosts) in another: about as long each.
-	sqlite_lane sqlite1 "$BUILD"/tests/test_* tests/cli/*.sh tests/corpus/*.sh tests/milter/*.sh tests/web/*.sh \
+	sqlite_lane sqlite1 "$BUILD"/tests/test_* tests/cli/*.sh tests/corpus/*.sh tests/milter/*.sh \
 		tests/e2e/attack*.sh &
 	pids="$pids $!"
-	sqlite_lane sqlite2 $(ls tests/e2e/*.sh | grep -v '/attack') &
+	sqlite_lane sqlite2 tests/web/*.sh $(ls tests/e2e/*.sh | grep -v '/attack') &
 	pids="$pids $!" ;;
 esac
 case " $HALVES " in *" pg "*) pg_half & pids="$pids $!" ;; esac
 for p in $pids; do wait "$p"; done
 for l in sqlite1 sqlite2 pg; do [ -f "$log/$l.sum" ] && cat "$log/$l.sum"; done
+# The real-mail corpus's tables (tests/corpus/data), as the corpus suite judged it.
+if [ -f "$log/corpus.out" ]; then
+	echo
+	sed -n '/^category /,/^$/p' "$log/corpus.out"
+	grep -E '^(stated new texts|[a-z_]+ +[0-9]+ +[0-9]+ +[0-9]+$)' "$log/corpus.out" | sed -n '/^stated new texts/,$p'
+fi
 pass=0 fail=0 skip=0
 while read -r p f s; do pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + ${s:-0})); done <<SUM
 $(cat "$log/sqlite1.counts" "$log/sqlite2.counts" "$log/pg.counts" 2>/dev/null)
