@@ -92,7 +92,7 @@ deps:
 	@sh tests/lib/deps.sh
 
 check: deps
-	$(MAKE) BUILD=build/check OPT="-O1 -g -fno-omit-frame-pointer" \
+	$(MAKE) -j2 BUILD=build/check OPT="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all unit-bins
 	@BUILD=build/check sh tests/run.sh
 
