@@ -104,7 +104,8 @@ for l in sqlite1 sqlite2 pg; do [ -f "$log/$l.sum" ] && cat "$log/$l.sum"; done
 if [ -f "$log/corpus.out" ]; then
 	echo
 	sed -n '/^category /,/^$/p' "$log/corpus.out"
-	grep -E '^(stated new texts|[a-z_]+ +[0-9]+ +[0-9]+ +[0-9]+$)' "$log/corpus.out" | sed -n '/^stated new texts/,$p'
+	grep -E '^(stated new texts|new text: )' "$log/corpus.out"
+	grep -E '^ok [0-9]+ - across the whole corpus' "$log/corpus.out" | sed 's/^ok [0-9]* - //'
 fi
 pass=0 fail=0 skip=0
 while read -r p f s; do pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + ${s:-0})); done <<SUM
