@@ -123,7 +123,9 @@ static void log_stderr(int prio, const char *fmt, ...) __attribute__((format(pri
 static void log_stderr(int prio, const char *fmt, ...)
 {
 	va_list ap;
-	(void)prio;
+	/* Retries and failures only: the sends are counted on stdout. */
+	if (prio > 4 /* LOG_WARNING */)
+		return;
 	fputs("contactctl: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

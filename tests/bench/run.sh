@@ -262,7 +262,7 @@ if pg_start >"$T/pg.log" 2>&1; then
 	for h in 1 2; do
 		with_store "$uri" "$T/mx$h.tmp"
 		sed "s|^socket = .*|socket = unix:$T/milter-mx$h.sock|" "$T/mx$h.tmp" >"$T/mx$h.conf"
-		"$MILTER" -f -c "$T/mx$h.conf" 2>>"$T/milter-mx.log" &
+		"$MILTER" -f -c "$T/mx$h.conf" $(milter_as "$T/mx$h.conf") 2>>"$T/milter-mx.log" &
 		mx_pids="$mx_pids $!"
 		wait_unix "$T/milter-mx$h.sock"
 		port=$(free_port)
