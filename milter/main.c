@@ -28,6 +28,7 @@
 #include "mail.h"
 #include "milter.h"
 #include "outbox.h"
+#include "pidfile.h"
 #include "request.h"
 #include "version.h"
 
@@ -505,41 +506,17 @@ static void print_versions(void)
 	printf("libxml2 %d.%d.%d\n", xml / 10000, xml / 100 % 100, xml % 100);
 }
 
-/* Open and lock the pid file (flock: the lock follows the descriptor into
- * the daemon() child).  A second instance finds it locked and stops here,
- * before it touches the socket.  Returns the descriptor or -1. */
+/* Open and lock the pid file before the socket is touched: a second
+ * instance stops here.  Returns the descriptor or -1 (said on stderr). */
 static int pidfile_open(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0) {
-		say("cannot open the pid file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno == EWOULDBLOCK) {
-			char buf[32] = "";
-			ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-			buf[n > 0 ? n : 0] = '\0';
-			g_strstrip(buf);
-			say("another contact-milter (pid %s) holds the pid file %s: not starting", buf[0] ? buf : "?", path);
-		} else {
-			say("cannot lock the pid file %s: %s", path, strerror(errno));
-		}
-		close(fd);
+	cm_err err = {0};
+	int fd;
+	if (pidfile_lock(path, "contact-milter", &fd, &err) != CM_OK) {
+		say("%s", err.msg);
 		return -1;
 	}
 	return fd;
-}
-
-static bool pidfile_write(int fd, const char *path)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
-		mlog(LOG_ERR, "cannot write the pid file %s: %s", path, strerror(errno));
-		return false;
-	}
-	return true;
 }
 
 /* Create the directories of path that are missing (0750), owned by uid/gid
@@ -755,8 +732,13 @@ static int run(cm_config *cfg, const char *conf_path, const char *file_socket, c
 		say("cannot detach: %s", strerror(errno));
 		goto out;
 	}
-	if (pid_fd >= 0 && !pidfile_write(pid_fd, cfg->milter_pid_file))
-		goto out;
+	if (pid_fd >= 0) {
+		cm_err err = {0};
+		if (pidfile_write(pid_fd, cfg->milter_pid_file, &err) != CM_OK) {
+			mlog(LOG_ERR, "%s", err.msg);
+			goto out;
+		}
+	}
 
 	/* Every thread from here on inherits the blocked signals; only the
 	 * signal thread takes them. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "mail.h"
+#include "pidfile.h"
 #include "web.h"
 
 #ifndef CM_VERSION
@@ -121,13 +122,15 @@ static unsigned current_connections(struct MHD_Daemon *d)
 
 int main(int argc, char **argv)
 {
-	char *conf_path = NULL, *listen_spec = NULL, *user = NULL;
+	char *conf_path = NULL, *listen_spec = NULL, *user = NULL, *pid_path = NULL;
 	gboolean foreground = FALSE, check = FALSE, version = FALSE;
 	GOptionEntry entries[] = {
 		{"config", 'c', 0, G_OPTION_ARG_FILENAME, &conf_path, "configuration file", "FILE"},
 		{"foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground, "stay in the foreground, log to stderr", NULL},
 		{"listen", 'l', 0, G_OPTION_ARG_STRING, &listen_spec, "address to listen on", "HOST:PORT"},
 		{"user", 'u', 0, G_OPTION_ARG_STRING, &user, "user to become once the socket is open", "USER"},
+		{"pid-file", 'P', 0, G_OPTION_ARG_FILENAME, &pid_path, "write and lock a pid file (a second instance refuses)",
+		 "PIDFILE"},
 		{"check", 'n', 0, G_OPTION_ARG_NONE, &check, "check the configuration and exit", NULL},
 		{"version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL},
 		G_OPTION_ENTRY_NULL,
@@ -138,7 +141,7 @@ int main(int argc, char **argv)
 	cm_err err = {0};
 	web_app app = {0};
 	GMutex write_lock;
-	int rc = 1, fd = -1;
+	int rc = 1, fd = -1, pid_fd = -1;
 
 	g_mutex_init(&write_lock);
 	g_rw_lock_init(&app.tpl_lock);
@@ -169,10 +172,17 @@ int main(int argc, char **argv)
 	{
 		cm_store *st = NULL;
 		cm_store_opts o = {.busy_timeout = cfg->store_busy_timeout * 1000};
-		if (store_open(cfg->store_path, &o, &st, &err) != CM_OK) {
+		cm_status s = store_open(cfg->store_path, &o, &st, &err);
+		/* A database server that is down is not a broken setup: the page
+		 * answers 503 (and /healthz says so) until it is back (SPEC §5). */
+		bool remote_down = !check && g_str_has_prefix(cfg->store_path, "postgres") &&
+				   (s == CM_ERR_IO || s == CM_ERR_BUSY);
+		if (s != CM_OK && !remote_down) {
 			fprintf(stderr, "contact-web: %s\n", err.msg);
 			goto out;
 		}
+		if (remote_down)
+			fprintf(stderr, "contact-web: warning: the store is unreachable for now: %s\n", err.msg);
 		store_close(st);
 	}
 	app.cfg = cfg;
@@ -188,6 +198,10 @@ int main(int argc, char **argv)
 	}
 	if (geteuid() == 0 && !user) {
 		fprintf(stderr, "contact-web: refusing to run as root; name a user with -u USER\n");
+		goto out;
+	}
+	if (pid_path && pidfile_lock(pid_path, "contact-web", &pid_fd, &err) != CM_OK) {
+		fprintf(stderr, "contact-web: %s\n", err.msg);
 		goto out;
 	}
 	if ((fd = listen_on(cfg->web_listen, &err)) < 0) {
@@ -211,6 +225,10 @@ int main(int argc, char **argv)
 	wlog_init(foreground, cfg->log_facility);
 	if (!foreground && daemon(0, 0) != 0) {
 		fprintf(stderr, "contact-web: cannot detach: %s\n", strerror(errno));
+		goto out;
+	}
+	if (pid_fd >= 0 && pidfile_write(pid_fd, pid_path, &err) != CM_OK) {
+		wlog(LOG_ERR, "%s", err.msg);
 		goto out;
 	}
 
@@ -263,6 +281,12 @@ int main(int argc, char **argv)
 out:
 	if (fd >= 0)
 		close(fd);
+	if (pid_fd >= 0) {
+		if (rc == 0 && pid_path)
+			unlink(pid_path);
+		close(pid_fd);
+	}
+	g_free(pid_path);
 	wpool_free(app.pool);
 	wtemplates_free(&app.tpl);
 	g_free(app.origin);

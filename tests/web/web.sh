@@ -57,12 +57,15 @@ expect "contact-web -n checks the configuration, templates and store" 0 "configu
 expect "contact-web -l overrides web.listen" 0 "(listen 127.0.0.1:1," "$WEB" -n -l 127.0.0.1:1
 expect "contact-web -V prints its version" 0 "contact-web " "$WEB" -V
 expect "contact-web refuses to run as root without -u" 1 "refusing to run as root" "$WEB" -f
-"$WEB" -f -u nobody 2>"$T/web.log" &
+"$WEB" -f -u nobody -P "$T/lock.pid" 2>"$T/web.log" &
 WEB_PID=$!
 PIDS="$PIDS $WEB_PID"
 echo "$WEB_PID" >"$T/web.pid"
 wait_port "$PORT" || { nok "contact-web listens on 127.0.0.1:$PORT" "$(cat "$T/web.log")"; finish; }
 eq "contact-web runs as nobody once its socket is open" nobody "$(ps -o user= -p "$WEB_PID")"
+eq "its pid file (-P) holds its pid" "$WEB_PID" "$(cat "$T/lock.pid")"
+expect "a second contact-web with the same pid file refuses to start, naming the first" 1 \
+	"another contact-web (pid $WEB_PID) holds the pid file" "$WEB" -f -u nobody -P "$T/lock.pid" -l "127.0.0.1:$(free_port)"
 
 LA=$(link_for 1 alice@example.com)
 LB=$(link_for 1 bob@example.net)
