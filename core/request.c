@@ -7,29 +7,26 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The language of an account's mails; a store failure fails the step. */
-static cm_status lang_of(cm_core *c, const char *nic, const char **lang, cm_err *err)
+/* What a mail needs of an account, in one read: the language of its mails
+ * (lang may be NULL) and the name it is greeted by ("" when unknown: the
+ * NIC then).  No account: the default language, no name.  A store failure
+ * fails the step. */
+static cm_status account_words(cm_core *c, const char *nic, const char **lang, char name[CM_NAME_MAX + 1],
+			       cm_err *err)
 {
 	static const char *const langs[] = {"fr", "en"};
 	cm_account a;
-	cm_status st = c->st->ops->account_get(c->st, nic, &a, err);
-	*lang = c->cfg->default_lang;
-	if (st == CM_OK)
-		*lang = strcmp(a.lang, "en") == 0 ? langs[1] : langs[0];
-	return st == CM_ERR_NOTFOUND ? CM_OK : st;
-}
-
-/* The account name mails greet nic by: "" when unknown (the NIC then).
- * A store failure fails the step. */
-static cm_status name_of(cm_core *c, const char *nic, char name[CM_NAME_MAX + 1], cm_err *err)
-{
-	cm_account a;
+	cm_status st = CM_ERR_NOTFOUND;
 	name[0] = '\0';
-	if (!nic || !*nic)
-		return CM_OK;
-	cm_status st = c->st->ops->account_get(c->st, nic, &a, err);
-	if (st == CM_OK)
+	if (lang)
+		*lang = c->cfg->default_lang;
+	if (nic && *nic)
+		st = c->st->ops->account_get(c->st, nic, &a, err);
+	if (st == CM_OK) {
 		memcpy(name, a.name, CM_NAME_MAX + 1);
+		if (lang)
+			*lang = strcmp(a.lang, "en") == 0 ? langs[1] : langs[0];
+	}
 	return st == CM_ERR_NOTFOUND ? CM_OK : st;
 }
 
@@ -45,9 +42,16 @@ static cm_status notify(cm_core *c, cm_mail_kind kind, const cm_request *req, co
 	GArray *own = NULL;
 	const char *lang;
 	cm_status st;
-	if ((st = lang_of(c, to->nic, &lang, err)) || (st = name_of(c, to->nic, name, err)) ||
-	    (st = name_of(c, other ? other->nic : NULL, other_name, err)) ||
-	    (st = name_of(c, req ? req->asked_by : NULL, asker_name, err)))
+	/* One read per account: the asker is most often one of the two. */
+	const char *asker = req ? req->asked_by : NULL;
+	if ((st = account_words(c, to->nic, &lang, name, err)) ||
+	    (st = account_words(c, other ? other->nic : NULL, NULL, other_name, err)))
+		return st;
+	if (asker && strcmp(asker, to->nic) == 0)
+		memcpy(asker_name, name, sizeof asker_name);
+	else if (asker && other && strcmp(asker, other->nic) == 0)
+		memcpy(asker_name, other_name, sizeof asker_name);
+	else if ((st = account_words(c, asker, NULL, asker_name, err)))
 		return st;
 	if (!services && req) {
 		own = g_array_new(FALSE, FALSE, sizeof(cm_service));
@@ -736,11 +740,10 @@ static cm_status bounced_tx(cm_core *c, int64_t outbox_id, const char *detail, i
 	cm_party to = {.request_id = req.id, .side = bouncing->side == CM_SIDE_TO ? CM_SIDE_FROM : CM_SIDE_TO};
 	memcpy(to.nic, asker.nic, sizeof to.nic);
 	memcpy(to.email, asker.email, sizeof to.email);
-	const char *lang;
-	if ((st = lang_of(c, asker.nic, &lang, err)))
-		return st;
-	cm_mail_ctx ctx = {.kind = CM_MAIL_BOUNCED, .lang = lang, .rcpt = asker.email, .req = &req,
-			   .party = &to, .other = bouncing, .reason = detail};
+	/* The asker's account was just read: its language and name. */
+	cm_mail_ctx ctx = {.kind = CM_MAIL_BOUNCED, .lang = strcmp(asker.lang, "en") == 0 ? "en" : "fr",
+			   .rcpt = asker.email, .req = &req, .party = &to, .other = bouncing, .reason = detail,
+			   .name = asker.name};
 	return outbox_enqueue(c->st, c->cfg, &ctx, asker.nic, -1, 0, now, NULL, err);
 }
 
