@@ -82,10 +82,13 @@ int cmd_outbox_show(cli *c, int argc, char **argv)
 		return rc;
 	if (c->st->ops->outbox_get(c->st, id, &it, &msg, &err))
 		return cli_fail(c, &err);
-	/* The message as it is (or was) sent: the token, never stored, is
-	 * recomputed in place of its placeholder. */
+	/* The message as it is (or will be) sent: composed from its recipe
+	 * if it has not been sent yet, and the token, never stored, recomputed
+	 * in place of its placeholder. */
 	char *full = NULL;
 	cm_status rs = outbox_render(c->cfg, &it, msg, &full, &err);
+	if (rs == CM_OK && !it.sender[0] && it.kind != CM_MAIL_EVENT)
+		rs = outbox_bounce_address(c->cfg, it.id, it.sender, &err);
 	g_free(msg);
 	if (rs)
 		return cli_fail(c, &err);

@@ -153,6 +153,7 @@ typedef struct {
 	char last_error[CM_REASON_MAX + 1];
 	int token_side;    /* whose token replaces the placeholder: CM_SIDE_*, or -1 for none */
 	int token_serial;
+	bool recipe;       /* not composed yet: its stored text is the mail's recipe (mail.h) */
 } cm_outbox_item;
 
 typedef struct {

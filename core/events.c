@@ -20,7 +20,7 @@ cm_status events_queue(cm_core *c, const char *type, const cm_request *req, int6
 	 * where the event goes. */
 	if (!cm_strlcpy(it.rcpt, c->cfg->events_url, sizeof it.rcpt))
 		it.rcpt[0] = '\0';
-	if ((st = c->st->ops->outbox_insert(c->st, &it, err)))
+	if ((st = c->st->ops->outbox_insert(c->st, &it, NULL, err)))
 		return st;
 	char at[32];
 	json_w w;

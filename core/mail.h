@@ -36,8 +36,10 @@ typedef struct {
 	const char *asker_name;     /* req->asked_by's account */
 } cm_mail_ctx;
 
-/* Build the whole RFC 5322 message (CRLF line ends) for outbox item id.
- * *msg is g_malloc'd; *sender gets the envelope sender bounces+ID@domain.
+/* Build the whole RFC 5322 message (CRLF line ends) for outbox item id,
+ * queued at now (its Date).  The same ctx, id and now give the same bytes
+ * (Message-ID and MIME boundary are keyed hashes of id and now), so a mail
+ * shown before it is sent is the mail sent.  *msg is g_malloc'd; *sender gets the envelope sender bounces+ID@domain.
  * CM_ERR_USAGE when a template is missing or broken. */
 cm_status mail_compose(const cm_config *cfg, const cm_mail_ctx *ctx, int64_t id, int64_t now, char **msg,
 		       size_t *len, char sender[CM_EMAIL_MAX + 1], cm_err *err);
@@ -61,6 +63,19 @@ char *mail_reason_text(const char *code, const char *lang);
  * the first template missing or unreadable. */
 cm_status mail_templates_load(const char *dir, cm_templates **out, cm_err *err);
 void mail_templates_free(cm_templates *t);
+
+/* A queued mail's recipe (mail_recipe.c): everything mail_compose() needs
+ * of ctx, as text (a GKeyFile), written in the transaction that queues the
+ * mail; the mail is composed from it when it is sent or shown, outside any
+ * store lock.  The token is never in it: only whether the mail shows one.
+ * mail_recipe_write's result is g_malloc'd. */
+typedef struct mail_recipe mail_recipe;
+char *mail_recipe_write(const cm_mail_ctx *ctx);
+/* CM_ERR_INTERNAL naming what is wrong when text is not a recipe. */
+cm_status mail_recipe_read(const char *text, mail_recipe **out, cm_err *err);
+/* The context to compose from; valid until mail_recipe_free. */
+const cm_mail_ctx *mail_recipe_ctx(const mail_recipe *r);
+void mail_recipe_free(mail_recipe *r);
 
 /* Initialise GMime once per process (thread-safe). */
 void mail_init(void);

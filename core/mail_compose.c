@@ -860,8 +860,14 @@ cm_status mail_compose(const cm_config *cfg, const cm_mail_ctx *c, int64_t id, i
 	GDateTime *date = g_date_time_new_from_unix_utc(now);
 	g_mime_message_set_date(m, date);
 	g_date_time_unref(date);
-	char *mid = g_strdup_printf("cm.%lld.%08x%08x@%s", (long long)id, g_random_int(), g_random_int(),
-				    cfg->validation_domain);
+	/* Message-ID and boundary: a keyed hash of the item and its time, so
+	 * that composing the same recipe again gives the same bytes, and two
+	 * stores' mails never share an id. */
+	char seed[64];
+	snprintf(seed, sizeof seed, "cm-mail:%lld:%lld", (long long)id, (long long)now);
+	char *hash = cfg->secret_len ? g_compute_hmac_for_string(G_CHECKSUM_SHA256, cfg->secret, cfg->secret_len, seed, -1)
+				     : g_compute_checksum_for_string(G_CHECKSUM_SHA256, seed, -1);
+	char *mid = g_strdup_printf("cm.%lld.%.16s@%s", (long long)id, hash, cfg->validation_domain);
 	g_mime_message_set_message_id(m, mid);
 	g_free(mid);
 	if (c->in_reply_to && *c->in_reply_to && strlen(c->in_reply_to) < 512 &&
@@ -880,6 +886,10 @@ cm_status mail_compose(const cm_config *cfg, const cm_mail_ctx *c, int64_t id, i
 	}
 
 	GMimeMultipart *alt = g_mime_multipart_new_with_subtype("alternative");
+	char *boundary = g_strdup_printf("=-cm-%.24s", hash + 16);
+	g_mime_multipart_set_boundary(alt, boundary);
+	g_free(boundary);
+	g_free(hash);
 	GMimeTextPart *tp = text_part("plain", txt), *hp = text_part("html", html);
 	g_mime_multipart_add(alt, GMIME_OBJECT(tp));
 	g_mime_multipart_add(alt, GMIME_OBJECT(hp));

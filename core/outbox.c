@@ -28,34 +28,55 @@ cm_status outbox_enqueue(cm_store *st, const cm_config *cfg, const cm_mail_ctx *
 	cm_outbox_item it = {.request_id = ctx->req ? ctx->req->id : 0, .kind = ctx->kind,
 			     .next_attempt_at = now, .created_at = now, .token_side = token_side,
 			     .token_serial = token_serial};
-	char sender[CM_EMAIL_MAX + 1], composed_sender[CM_EMAIL_MAX + 1];
-	char *msg = NULL;
-	size_t len = 0;
 	cm_status rs;
 
 	if (!cm_strlcpy(it.rcpt, ctx->rcpt, sizeof it.rcpt) || !cm_email_valid(it.rcpt))
 		return cm_err_set(err, CM_ERR_USAGE, "cannot mail '%s': not a valid address", ctx->rcpt);
 	if (!cm_strlcpy(it.nic, nic ? nic : "", sizeof it.nic))
 		return cm_err_set(err, CM_ERR_USAGE, "NIC too long");
-	if (token_side >= 0 && !cfg->secret_len)
-		return cm_err_set(err, CM_ERR_USAGE, "no secret to derive tokens: %s is missing (run contactctl init)",
-				  cfg->secret_file);
-	if ((rs = st->ops->outbox_insert(st, &it, err)) || (rs = outbox_bounce_address(cfg, it.id, sender, err)))
-		return rs;
-	if ((rs = mail_compose(cfg, ctx, it.id, now, &msg, &len, composed_sender, err)))
-		return rs;
-	if (token_side >= 0 && !strstr(msg, CM_TOKEN_PLACEHOLDER))
-		rs = cm_err_set(err, CM_ERR_USAGE, "the %s template shows no validation code: it needs {token}",
-				cm_mail_kind_str(ctx->kind));
-	if (rs == CM_OK)
-		rs = st->ops->outbox_set_message(st, it.id, sender, msg, len, err);
-	g_free(msg);
+	if (!cfg->secret_len)
+		return cm_err_set(err, CM_ERR_USAGE, "no secret to derive tokens and sign bounce addresses: %s is missing"
+				  " (run contactctl init)", cfg->secret_file);
+	/* Only the recipe is written here, inside the caller's transaction:
+	 * composing (templates, GMime) waits until the mail is sent. */
+	char *recipe = mail_recipe_write(ctx);
+	rs = st->ops->outbox_insert(st, &it, recipe, err);
+	g_free(recipe);
 	if (rs == CM_OK && id)
 		*id = it.id;
 	return rs;
 }
 
-cm_status outbox_render(const cm_config *cfg, const cm_outbox_item *item, const char *msg, char **out, cm_err *err)
+cm_status outbox_compose(const cm_config *cfg, const cm_outbox_item *item, const char *stored, char **msg,
+			 cm_err *err)
+{
+	mail_recipe *r = NULL;
+	char sender[CM_EMAIL_MAX + 1];
+	size_t len;
+	cm_status rs;
+
+	*msg = NULL;
+	if (!item->recipe) {
+		*msg = g_strdup(stored);
+		return CM_OK;
+	}
+	cm_err e = {0};
+	if ((rs = mail_recipe_read(stored, &r, &e)))
+		return cm_err_set(err, rs, "outbox %lld: %s", (long long)item->id, e.msg);
+	rs = mail_compose(cfg, mail_recipe_ctx(r), item->id, item->created_at, msg, &len, sender, err);
+	mail_recipe_free(r);
+	if (rs == CM_OK && (item->token_side == CM_SIDE_FROM || item->token_side == CM_SIDE_TO) &&
+	    !strstr(*msg, CM_TOKEN_PLACEHOLDER)) {
+		rs = cm_err_set(err, CM_ERR_USAGE, "the %s template shows no validation code: it needs {token}",
+				cm_mail_kind_str(item->kind));
+		g_free(*msg);
+		*msg = NULL;
+	}
+	return rs;
+}
+
+/* The placeholder of a composed message replaced by the party's token. */
+static cm_status put_token(const cm_config *cfg, const cm_outbox_item *item, const char *msg, char **out, cm_err *err)
 {
 	*out = NULL;
 	if (item->token_side != CM_SIDE_FROM && item->token_side != CM_SIDE_TO) {
@@ -72,6 +93,17 @@ cm_status outbox_render(const cm_config *cfg, const cm_outbox_item *item, const 
 	*out = g_strjoinv(text, parts);
 	g_strfreev(parts);
 	return CM_OK;
+}
+
+cm_status outbox_render(const cm_config *cfg, const cm_outbox_item *item, const char *stored, char **out, cm_err *err)
+{
+	char *msg = NULL;
+	cm_status rs = outbox_compose(cfg, item, stored, &msg, err);
+	*out = NULL;
+	if (rs == CM_OK)
+		rs = put_token(cfg, item, msg, out, err);
+	g_free(msg);
+	return rs;
 }
 
 void outbox_global_init(void)
@@ -190,6 +222,7 @@ typedef struct {
 	send_result r;
 	bool tried;
 	char why[CM_REASON_MAX];
+	char *composed; /* composed from the item's recipe for this send: stored with its result */
 } attempt;
 
 /* A mail refused for good is its kind's failure: for a mail to a contact's
@@ -240,7 +273,13 @@ static cm_status finish_batch(cm_store *st, const cm_config *cfg, GArray *items,
 		if (!res[i].tried) {
 			rs = st->ops->outbox_release(st, it->id, err);
 			continue;
-		} else if (res[i].r == SEND_OK) {
+		}
+		/* The message as composed for this send is the one kept (and
+		 * shown); later attempts send these very bytes. */
+		if (res[i].composed &&
+		    (rs = st->ops->outbox_set_message(st, it->id, it->sender, res[i].composed, strlen(res[i].composed), err)))
+			break;
+		if (res[i].r == SEND_OK) {
 			rs = st->ops->outbox_finish(st, it->id, CM_OUT_SENT, 0, NULL, now, err);
 			stats->sent++;
 		} else if (res[i].r == SEND_PERMANENT || now - it->created_at >= cfg->smtp_give_up) {
@@ -298,6 +337,7 @@ cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, gint *st
 		const char *unreachable = NULL;
 		for (guint i = 0; i < items->len; i++) {
 			cm_outbox_item *it = &g_array_index(items, cm_outbox_item, i);
+			res[i].composed = NULL;
 			/* Never send past the lease: another worker may claim it then. */
 			res[i].tried = !unreachable && !stopped(stop) && cm_now() + one_send < now + lease;
 			if (!res[i].tried)
@@ -312,10 +352,20 @@ cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, gint *st
 			}
 			char *full = NULL;
 			cm_err rerr = {0};
-			if (outbox_render(cfg, it, msgs->pdata[i], &full, &rerr) != CM_OK) {
+			/* Composed here, outside any store lock; a mail queued as a
+			 * recipe gets its envelope sender now too. */
+			if ((it->recipe && !it->sender[0] && outbox_bounce_address(cfg, it->id, it->sender, &rerr)) ||
+			    outbox_compose(cfg, it, msgs->pdata[i], &res[i].composed, &rerr) ||
+			    put_token(cfg, it, res[i].composed, &full, &rerr)) {
 				res[i].r = SEND_PERMANENT;
 				g_strlcpy(res[i].why, rerr.msg, sizeof res[i].why);
+				g_free(res[i].composed);
+				res[i].composed = NULL;
 				continue;
+			}
+			if (!it->recipe) {
+				g_free(res[i].composed); /* stored already */
+				res[i].composed = NULL;
 			}
 			res[i].r = send_one(curl, cfg, it, full, res[i].why, sizeof res[i].why);
 			g_free(full);
@@ -331,6 +381,8 @@ cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, gint *st
 			*stats = before;
 			nap(stop, 1);
 		}
+		for (guint i = 0; i < items->len; i++)
+			g_free(res[i].composed);
 		if (rs)
 			break;
 		if (unreachable) {

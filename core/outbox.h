@@ -1,12 +1,16 @@
 /*
- * outbox.h - mail waiting to be sent.  Mail is composed and queued in the
- * same transaction as the state change that caused it; delivery claims a
- * batch atomically, so two workers never send the same mail.
+ * outbox.h - mail waiting to be sent.  A mail is queued, as its recipe
+ * (mail.h), in the same transaction as the state change that caused it;
+ * it is composed from the recipe when it is first sent or shown, outside
+ * any store lock, and the composed message is stored when its send is
+ * recorded.  Delivery claims a batch atomically, so two workers never send
+ * the same mail.
  *
- * A validation mail's token is never stored (SPEC rule 6): the queued
- * message holds CM_TOKEN_PLACEHOLDER, and the row says whose token goes
- * there (side and serial); outbox_render() recomputes it from the secret
- * when the mail is sent or shown.
+ * A validation mail's token is never stored (SPEC rule 6): the recipe
+ * says only that the mail shows one, the composed message holds
+ * CM_TOKEN_PLACEHOLDER, and the row says whose token goes there (side and
+ * serial); outbox_render() recomputes it from the secret when the mail is
+ * sent or shown.
  */
 #ifndef CM_OUTBOX_H
 #define CM_OUTBOX_H
@@ -31,9 +35,17 @@ cm_status outbox_enqueue(cm_store *st, const cm_config *cfg, const cm_mail_ctx *
  * counts.  CM_ERR_USAGE when there is no secret or the domain is too long. */
 cm_status outbox_bounce_address(const cm_config *cfg, int64_t id, char out[CM_EMAIL_MAX + 1], cm_err *err);
 
-/* The message of item as it is sent: the placeholder replaced by the
- * party's token.  *out is g_malloc'd. */
-cm_status outbox_render(const cm_config *cfg, const cm_outbox_item *item, const char *msg, char **out, cm_err *err);
+/* The message of item as stored, before its token is put in: composed
+ * from stored when item->recipe (the templates of cfg), a copy of stored
+ * otherwise.  CM_ERR_USAGE when a template fails (or a validation template
+ * shows no {token}), CM_ERR_INTERNAL when the recipe is unreadable.  *msg
+ * is g_malloc'd. */
+cm_status outbox_compose(const cm_config *cfg, const cm_outbox_item *item, const char *stored, char **msg,
+			 cm_err *err);
+
+/* The message of item as it is sent: composed (outbox_compose), then the
+ * placeholder replaced by the party's token.  *out is g_malloc'd. */
+cm_status outbox_render(const cm_config *cfg, const cm_outbox_item *item, const char *stored, char **out, cm_err *err);
 
 typedef struct {
 	int sent, retried, failed; /* this run */

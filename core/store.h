@@ -49,7 +49,7 @@
 #include "token.h"
 
 /* The schema version of this build, the same for every backend. */
-#define CM_STORE_VERSION 4
+#define CM_STORE_VERSION 5
 
 typedef struct cm_store cm_store;
 
@@ -125,7 +125,7 @@ typedef struct {
 	cm_status (*token_supersede)(cm_store *st, int64_t request_id, cm_side side, int64_t now, cm_err *err);
 
 	/* Sets item->id; the message is written afterwards (it names its own id). */
-	cm_status (*outbox_insert)(cm_store *st, cm_outbox_item *item, cm_err *err);
+	cm_status (*outbox_insert)(cm_store *st, cm_outbox_item *item, const char *recipe, cm_err *err);
 	cm_status (*outbox_set_message)(cm_store *st, int64_t id, const char *sender, const char *msg, size_t len,
 					cm_err *err);
 	/* msg (optional) receives a g_malloc'd, NUL-terminated copy of the message. */

@@ -64,7 +64,7 @@ FAULT_OP(party_reminded, (cm_store *st, int64_t request_id, cm_side side, int64_
 FAULT_OP(token_insert, (cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], int64_t request_id, cm_side side, int serial, int64_t now, cm_err *err), (st, hash, request_id, side, serial, now, err))
 FAULT_OP(token_lookup, (cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_token_ref *out, cm_err *err), (st, hash, out, err))
 FAULT_OP(token_supersede, (cm_store *st, int64_t request_id, cm_side side, int64_t now, cm_err *err), (st, request_id, side, now, err))
-FAULT_OP(outbox_insert, (cm_store *st, cm_outbox_item *item, cm_err *err), (st, item, err))
+FAULT_OP(outbox_insert, (cm_store *st, cm_outbox_item *item, const char *recipe, cm_err *err), (st, item, recipe, err))
 FAULT_OP(outbox_set_message, (cm_store *st, int64_t id, const char *sender, const char *msg, size_t len, cm_err *err), (st, id, sender, msg, len, err))
 FAULT_OP(outbox_get, (cm_store *st, int64_t id, cm_outbox_item *out, char **msg, cm_err *err), (st, id, out, msg, err))
 FAULT_OP(outbox_list, (cm_store *st, int state, int64_t request_id, GArray *out , cm_err *err), (st, state, request_id, out, err))

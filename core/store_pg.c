@@ -86,6 +86,9 @@ static const char *const migrations[] = {
 	"ALTER TABLE requests ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE parties SET last_sent_at = (SELECT created_at FROM requests r WHERE r.id = parties.request_id);"
 	"CREATE INDEX outbox_kind_req ON outbox(kind, request_id, state);",
+	/* 5: a mail is queued as its recipe and composed when sent (outside
+	 * the decision's transaction); the message is stored once composed. */
+	"ALTER TABLE outbox ADD COLUMN recipe BYTEA;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(NMIGRATIONS == CM_STORE_VERSION, "store.h's CM_STORE_VERSION names the latest migration");
@@ -200,7 +203,7 @@ typedef struct {
 /* Parameters $1, $2, ... in order from the arguments, as fmt says (the
  * letters of store_sqlite.c): 'i' int, 'I' int64_t, 'n' int64_t sent NULL
  * when 0, 't' text (NULL: NULL), 'o' optional int64_t (bool present, then
- * the value), 'h' a token hash, 'm' a blob (const char *, size_t). */
+ * the value), 'h' a token hash, 'm' a blob (const char *, size_t; NULL: NULL). */
 static cm_status pg_bindv(pg_params *p, const char *fmt, va_list ap, cm_err *err)
 {
 	memset(p, 0, sizeof *p);
@@ -236,9 +239,7 @@ static cm_status pg_bindv(pg_params *p, const char *fmt, va_list ap, cm_err *err
 			if (len > 0x7fffffff)
 				return cm_err_set(err, CM_ERR_USAGE, "store: message too large");
 			p->len[i] = (int)len;
-			p->fmt[i] = 1;
-			if (!p->v[i])
-				p->v[i] = "";
+			p->fmt[i] = 1; /* NULL: NULL, as in SQLite */
 			break;
 		}
 		default: return cm_err_set(err, CM_ERR_INTERNAL, "store: bad parameter format '%c'", *fmt);
@@ -703,20 +704,21 @@ static cm_status pg_token_supersede(cm_store *st, int64_t request_id, cm_side si
 
 /* ---- outbox ---- */
 
-static cm_status pg_outbox_insert(cm_store *st, cm_outbox_item *it, cm_err *err)
+static cm_status pg_outbox_insert(cm_store *st, cm_outbox_item *it, const char *recipe, cm_err *err)
 {
 	bool tok = it->token_side == CM_SIDE_FROM || it->token_side == CM_SIDE_TO;
 	return pg_get(PG(st), "outbox insert", store_row_id, &it->id, err,
 		      "INSERT INTO outbox(request_id, kind, nic, rcpt, state, next_attempt_at, created_at, token_side,"
-		      " token_serial) VALUES($1, $2, $3, $4, 'queued', $5, $6, $7, $8) RETURNING id", "ntttIIto",
+		      " token_serial, recipe) VALUES($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9) RETURNING id", "ntttIItom",
 		      it->request_id, cm_mail_kind_str(it->kind), it->nic, it->rcpt, it->next_attempt_at, it->created_at,
-		      tok ? cm_side_str((cm_side)it->token_side) : NULL, tok, (int64_t)it->token_serial);
+		      tok ? cm_side_str((cm_side)it->token_side) : NULL, tok, (int64_t)it->token_serial, recipe,
+		      recipe ? strlen(recipe) : (size_t)0);
 }
 
 static cm_status pg_outbox_set_message(cm_store *st, int64_t id, const char *sender, const char *msg, size_t len,
 				       cm_err *err)
 {
-	return pg_do(PG(st), "outbox message", NULL, err, "UPDATE outbox SET sender = $2, message = $3 WHERE id = $1",
+	return pg_do(PG(st), "outbox message", NULL, err, "UPDATE outbox SET sender = $2, message = $3, recipe = NULL WHERE id = $1",
 		     "Itm", id, sender, msg, len);
 }
 
@@ -724,7 +726,7 @@ static cm_status pg_outbox_get(cm_store *st, int64_t id, cm_outbox_item *out, ch
 {
 	store_item_msg im = {0};
 	cm_status rs = pg_get(PG(st), "outbox lookup", store_row_outbox_msg, &im, err,
-			      "SELECT " STORE_OUTBOX_COLS ", message FROM outbox WHERE id = $1", "I", id);
+			      "SELECT " STORE_OUTBOX_COLS ", " STORE_OUTBOX_TEXT " FROM outbox WHERE id = $1", "I", id);
 	if (rs == CM_ERR_NOTFOUND)
 		return cm_err_set(err, rs, "outbox item %lld does not exist", (long long)id);
 	if (rs == CM_OK) {
@@ -762,7 +764,7 @@ static cm_status pg_outbox_claim(cm_store *st, int64_t now, int64_t lease, int m
 			       " (SELECT 1 FROM outbox e WHERE e.kind = 'event' AND e.request_id = o.request_id"
 			       " AND e.id < o.id AND e.state IN ('queued', 'sending')))"
 			       " ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)"
-			       " RETURNING " STORE_OUTBOX_COLS ", message", "IIi", now, now + lease, max);
+			       " RETURNING " STORE_OUTBOX_COLS ", " STORE_OUTBOX_TEXT, "IIi", now, now + lease, max);
 	for (guint i = 0; i < l->len; i++) {
 		store_item_msg *im = &g_array_index(l, store_item_msg, i);
 		g_array_append_val(items, im->it);

@@ -131,13 +131,14 @@ void store_row_outbox(const store_cols *c, void *o)
 	const char *ts = c->text(c, 12);
 	it->token_side = strcmp(ts, "from") == 0 ? CM_SIDE_FROM : strcmp(ts, "to") == 0 ? CM_SIDE_TO : -1;
 	it->token_serial = (int)c->i64(c, 13);
+	it->recipe = c->i64(c, 14) != 0;
 }
 
 void store_row_outbox_msg(const store_cols *c, void *o)
 {
 	store_item_msg *im = o;
 	store_row_outbox(c, &im->it);
-	im->msg = c->blob(c, 14);
+	im->msg = c->blob(c, 15);
 }
 
 /* An int64_t that may be NULL: -1 then (times are never negative). */

@@ -27,12 +27,16 @@ typedef void store_row_fn(const store_cols *c, void *out);
 #define STORE_REQUEST_COLS \
 	"id, grp, roles, from_nic, to_nic, asked_by, state, created_at, expires_at, done_at, reason, reported"
 #define STORE_OUTBOX_COLS "id, request_id, kind, nic, rcpt, sender, state, attempts, next_attempt_at, created_at," \
-			  " sent_at, last_error, token_side, token_serial"
+			  " sent_at, last_error, token_side, token_serial," \
+			  " CASE WHEN message IS NULL AND recipe IS NOT NULL THEN 1 ELSE 0 END"
+/* The stored text of an outbox row: its message, or its recipe until the
+ * message is composed (cm_outbox_item.recipe). */
+#define STORE_OUTBOX_TEXT "COALESCE(message, recipe)"
 store_row_fn store_row_account, store_row_group, store_row_service, store_row_request, store_row_id,
 	store_row_id_side, store_row_party, store_row_token, store_row_outbox, store_row_outbox_msg, store_row_maybe,
 	store_row_audit, store_row_seen;
 
-/* store_row_outbox_msg: an outbox row and its message (one more column). */
+/* store_row_outbox_msg: an outbox row and its stored text (STORE_OUTBOX_TEXT, one more column). */
 typedef struct {
 	cm_outbox_item it;
 	char *msg;

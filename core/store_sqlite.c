@@ -509,15 +509,15 @@ static cm_status sq_token_supersede(cm_store *st, int64_t request_id, cm_side si
 
 /* ---- outbox ---- */
 
-static cm_status sq_outbox_insert(cm_store *st, cm_outbox_item *it, cm_err *err)
+static cm_status sq_outbox_insert(cm_store *st, cm_outbox_item *it, const char *recipe, cm_err *err)
 {
 	bool tok = it->token_side == CM_SIDE_FROM || it->token_side == CM_SIDE_TO;
 	cm_status rs = sq_do(SQ(st), "outbox insert", NULL, err,
 			     "INSERT INTO outbox(request_id, kind, nic, rcpt, state, next_attempt_at, created_at, token_side,"
-			     " token_serial) VALUES(?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8)", "ntttIIto",
+			     " token_serial, recipe) VALUES(?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?9)", "ntttIItom",
 			     it->request_id, cm_mail_kind_str(it->kind), it->nic, it->rcpt, it->next_attempt_at,
 			     it->created_at, tok ? cm_side_str((cm_side)it->token_side) : NULL, tok,
-			     (int64_t)it->token_serial);
+			     (int64_t)it->token_serial, recipe, recipe ? strlen(recipe) : (size_t)0);
 	if (rs == CM_OK)
 		it->id = sqlite3_last_insert_rowid(SQ(st)->db);
 	return rs;
@@ -526,7 +526,7 @@ static cm_status sq_outbox_insert(cm_store *st, cm_outbox_item *it, cm_err *err)
 static cm_status sq_outbox_set_message(cm_store *st, int64_t id, const char *sender, const char *msg, size_t len,
 				       cm_err *err)
 {
-	return sq_do(SQ(st), "outbox message", NULL, err, "UPDATE outbox SET sender = ?2, message = ?3 WHERE id = ?1",
+	return sq_do(SQ(st), "outbox message", NULL, err, "UPDATE outbox SET sender = ?2, message = ?3, recipe = NULL WHERE id = ?1",
 		     "Itm", id, sender, msg, len);
 }
 
@@ -534,7 +534,7 @@ static cm_status sq_outbox_get(cm_store *st, int64_t id, cm_outbox_item *out, ch
 {
 	store_item_msg im = {0};
 	cm_status rs = sq_get(SQ(st), "outbox lookup", store_row_outbox_msg, &im, err,
-			      "SELECT " STORE_OUTBOX_COLS ", message FROM outbox WHERE id = ?1", "I", id);
+			      "SELECT " STORE_OUTBOX_COLS ", " STORE_OUTBOX_TEXT " FROM outbox WHERE id = ?1", "I", id);
 	if (rs == CM_ERR_NOTFOUND)
 		return cm_err_set(err, rs, "outbox item %lld does not exist", (long long)id);
 	if (rs == CM_OK) {
@@ -577,7 +577,7 @@ static cm_status sq_outbox_claim(cm_store *st, int64_t now, int64_t lease, int m
 			       " (SELECT 1 FROM outbox e WHERE e.kind = 'event' AND e.request_id = o.request_id"
 			       " AND e.id < o.id AND e.state IN ('queued', 'sending')))"
 			       " ORDER BY next_attempt_at, id LIMIT ?3)"
-			       " RETURNING " STORE_OUTBOX_COLS ", message", "IIi", now, now + lease, max);
+			       " RETURNING " STORE_OUTBOX_COLS ", " STORE_OUTBOX_TEXT, "IIi", now, now + lease, max);
 	s->wait_start = 0;
 	if (own)
 		write_unlock(s);

@@ -60,6 +60,9 @@ static const char *const migrations[] = {
 	"ALTER TABLE requests ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE parties SET last_sent_at = (SELECT created_at FROM requests r WHERE r.id = parties.request_id);"
 	"CREATE INDEX outbox_kind_req ON outbox(kind, request_id, state);",
+	/* 5: a mail is queued as its recipe and composed when sent (outside
+	 * the decision's transaction); the message is stored once composed. */
+	"ALTER TABLE outbox ADD COLUMN recipe BLOB;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(NMIGRATIONS == CM_STORE_VERSION, "store.h's CM_STORE_VERSION names the latest migration");

@@ -13,6 +13,10 @@
  *   bench_tool decide_par CONF TOKENS K   the same split between K processes
  *                                    with a connection each, started at once;
  *                                    prints "n recorded seconds" (wall time)
+ *   bench_tool compose CONF          composes every queued mail not composed
+ *                                    yet (from its recipe, token put in), as
+ *                                    the outbox worker does before sending;
+ *                                    prints "n seconds" (composing only)
  * The store is the config's: a SQLite file or a postgresql:// URI.
  */
 #include <libpq-fe.h>
@@ -346,12 +350,41 @@ static int cmd_decide(cm_config *cfg, const char *tokens_path)
 	return 0;
 }
 
+static int cmd_compose(cm_config *cfg)
+{
+	cm_store *st = open_store(cfg, false);
+	GArray *l = g_array_new(FALSE, FALSE, sizeof(cm_outbox_item));
+	cm_err err = {0};
+	double spent = 0;
+	int n = 0;
+	if (st->ops->outbox_list(st, CM_OUT_QUEUED, 0, l, &err) != CM_OK)
+		die("outbox list", &err);
+	for (guint i = 0; i < l->len; i++) {
+		cm_outbox_item *it = &g_array_index(l, cm_outbox_item, i);
+		char *stored = NULL, *msg = NULL;
+		if (!it->recipe || st->ops->outbox_get(st, it->id, it, &stored, &err) != CM_OK)
+			continue;
+		double t0 = now_s();
+		if (outbox_render(cfg, it, stored, &msg, &err) != CM_OK)
+			die("compose", &err);
+		spent += now_s() - t0;
+		n++;
+		g_free(stored);
+		g_free(msg);
+	}
+	printf("%d %.6f\n", n, spent);
+	fprintf(stderr, "compose: %d mails, %.3f s, %.0f/s\n", n, spent, spent > 0 ? n / spent : 0);
+	g_array_free(l, TRUE);
+	store_close(st);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	cm_config *cfg = NULL;
 	cm_err err = {0};
-	if (argc < 4) {
-		fprintf(stderr, "usage: bench_tool setup|filler|decide|decide_par CONF ...\n");
+	if (argc < 3 || (argc < 4 && strcmp(argv[1], "compose") != 0)) {
+		fprintf(stderr, "usage: bench_tool setup|filler|decide|decide_par|compose CONF ...\n");
 		return 1;
 	}
 	if (config_load(argv[2], &cfg, &err) != CM_OK)
@@ -366,6 +399,8 @@ int main(int argc, char **argv)
 		rc = cmd_decide(cfg, argv[3]);
 	else if (strcmp(argv[1], "decide_par") == 0 && argc == 5)
 		rc = cmd_decide_par(cfg, argv[3], atoi(argv[4]));
+	else if (strcmp(argv[1], "compose") == 0 && argc == 3)
+		rc = cmd_compose(cfg);
 	config_free(cfg);
 	return rc;
 }

@@ -120,12 +120,13 @@ db_sql() {
 		sqlite3 "$T/contacts.db" "$1"
 	fi
 }
-# db_message ID: an outbox message as stored (bytes outside ASCII escaped on PostgreSQL).
-db_message() {
+# db_stored ID: what the store keeps of an outbox item: its message once
+# composed, its recipe until then (bytes outside ASCII escaped on PostgreSQL).
+db_stored() {
 	if [ -n "$CM_STORE_URI" ]; then
-		db_sql "SELECT encode(message, 'escape') FROM outbox WHERE id = $1"
+		db_sql "SELECT encode(COALESCE(message, recipe), 'escape') FROM outbox WHERE id = $1"
 	else
-		db_sql "SELECT message FROM outbox WHERE id = $1"
+		db_sql "SELECT COALESCE(message, recipe) FROM outbox WHERE id = $1"
 	fi
 }
 # db_digest: changes whenever a row does (identity counters left out: a

@@ -75,10 +75,11 @@ static void the_validation_mail_has_what_the_spec_asks(void **state)
 	token_encode(&t, tok);
 	/* Envelope sender ties a bounce to this item, signed so that only a
 	 * bounce of a mail we sent counts. */
-	char sig[CM_BOUNCE_SIG_CHARS + 1];
+	char sig[CM_BOUNCE_SIG_CHARS + 1], sender[CM_EMAIL_MAX + 1];
 	token_bounce_sig(f->cfg->secret, f->cfg->secret_len, it.id, sig);
 	snprintf(want, sizeof want, "bounces+%lld-%s@contacts.example.com", (long long)it.id, sig);
-	assert_string_equal(it.sender, want);
+	assert_int_equal(outbox_bounce_address(f->cfg, it.id, sender, NULL), CM_OK);
+	assert_string_equal(sender, want);
 	/* CRLF line ends throughout, as sent. */
 	for (const char *p = strchr(raw, '\n'); p; p = strchr(p + 1, '\n'))
 		assert_int_equal(p[-1], '\r');
@@ -192,6 +193,83 @@ static void values_cannot_inject_headers_or_html(void **state)
 	g_free(msg);
 }
 
+/* The item of kind to rcpt (the latest), with its stored text. */
+static char *stored_item(fx *f, int64_t req, const char *rcpt, cm_mail_kind kind, cm_outbox_item *out)
+{
+	GArray *l = g_array_new(FALSE, FALSE, sizeof(cm_outbox_item));
+	char *stored = NULL;
+	assert_int_equal(f->st->ops->outbox_list(f->st, -1, req, l, NULL), CM_OK);
+	for (guint i = 0; i < l->len; i++) {
+		cm_outbox_item *it = &g_array_index(l, cm_outbox_item, i);
+		if (it->kind == kind && strcmp(it->rcpt, rcpt) == 0) {
+			g_free(stored);
+			assert_int_equal(f->st->ops->outbox_get(f->st, it->id, out, &stored, NULL), CM_OK);
+		}
+	}
+	g_array_free(l, TRUE);
+	assert_non_null(stored);
+	return stored;
+}
+
+static void a_mail_is_queued_as_its_recipe_and_sent_as_it_was_shown(void **state)
+{
+	fx *f = *state;
+	cm_outbox_item it;
+	cm_err err = {0};
+	static const char *const rcpts[2] = {"alice@example.com", "bob@example.net"};
+	char *shown[2], *stored, *again = NULL;
+	fx_cast(f);
+	assert_int_equal(core_service_add(&f->core, "g1-ovh-1", "0033972100001", "number", &err), CM_OK);
+	int64_t id = fx_create(f, "alice-ovh", NULL, "bob-ovh", NULL);
+	for (int i = 0; i < 2; i++) {
+		/* Queued inside the creation's transaction: a recipe, not a message. */
+		stored = stored_item(f, id, rcpts[i], CM_MAIL_VALIDATION, &it);
+		assert_true(it.recipe);
+		assert_null(strstr(stored, "Subject:"));
+		assert_null(strstr(stored, "MIME-Version"));
+		assert_null(strstr(stored, CM_TOKEN_PLACEHOLDER));
+		assert_int_equal(outbox_render(f->cfg, &it, stored, &shown[i], &err), CM_OK);
+		g_free(stored);
+	}
+	/* A snapshot: what changes after the mail was queued does not change it. */
+	assert_int_equal(core_service_add(&f->core, "g1-ovh-1", "0033972100002", "number", &err), CM_OK);
+	stored = stored_item(f, id, rcpts[1], CM_MAIL_VALIDATION, &it);
+	assert_int_equal(outbox_render(f->cfg, &it, stored, &again, &err), CM_OK);
+	assert_string_equal(shown[1], again); /* Message-ID and boundary included */
+	assert_non_null(strstr(shown[1], "0033972100001"));
+	assert_null(strstr(shown[1], "0033972100002"));
+	g_free(again);
+	g_free(stored);
+	/* An attempt composes it; the message is then kept as composed (with
+	 * the placeholder, never the token), and every later attempt and
+	 * "outbox show" give these very bytes.  The server is unreachable:
+	 * the first mail is tried, the other left untouched. */
+	g_free(f->cfg->smtp_url);
+	f->cfg->smtp_url = g_strdup("smtp://127.0.0.1:9");
+	cm_deliver_stats stats;
+	const char *due = "UPDATE outbox SET next_attempt_at = 0"; /* the fixture's clock is ahead */
+	g_free(fx_sql(f, due, due));
+	assert_int_equal(outbox_deliver(f->st, f->cfg, true, NULL, NULL, &stats, &err), CM_ERR_IO);
+	int composed = 0;
+	for (int i = 0; i < 2; i++) {
+		stored = stored_item(f, id, rcpts[i], CM_MAIL_VALIDATION, &it);
+		assert_int_equal(it.state, CM_OUT_QUEUED);
+		if (!it.recipe) {
+			composed++;
+			assert_non_null(strstr(stored, "Reply-To: validation+" CM_TOKEN_PLACEHOLDER "@"));
+			char sender[CM_EMAIL_MAX + 1];
+			assert_int_equal(outbox_bounce_address(f->cfg, it.id, sender, NULL), CM_OK);
+			assert_string_equal(it.sender, sender);
+		}
+		assert_int_equal(outbox_render(f->cfg, &it, stored, &again, &err), CM_OK);
+		assert_string_equal(shown[i], again);
+		g_free(again);
+		g_free(stored);
+		g_free(shown[i]);
+	}
+	assert_int_equal(composed, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +278,7 @@ int main(void)
 		T(french_contacts_read_french_with_accents_intact),
 		T(an_unknown_placeholder_names_the_template),
 		T(values_cannot_inject_headers_or_html),
+		T(a_mail_is_queued_as_its_recipe_and_sent_as_it_was_shown),
 	};
 	return cmocka_run_group_tests_name("mail", tests, NULL, NULL);
 }

@@ -191,8 +191,10 @@ static void both_acceptances_apply_the_change_and_confirm_to_both(void **state)
 	GArray *l = g_array_new(FALSE, FALSE, sizeof(cm_outbox_item));
 	assert_int_equal(f->st->ops->outbox_list(f->st, -1, id, l, NULL), CM_OK);
 	cm_outbox_item *last = &g_array_index(l, cm_outbox_item, l->len - 1);
-	char *msg = NULL;
-	assert_int_equal(f->st->ops->outbox_get(f->st, last->id, last, &msg, NULL), CM_OK);
+	char *stored = NULL, *msg = NULL;
+	assert_int_equal(f->st->ops->outbox_get(f->st, last->id, last, &stored, NULL), CM_OK);
+	assert_int_equal(outbox_render(f->cfg, last, stored, &msg, NULL), CM_OK);
+	g_free(stored);
 	assert_string_equal(last->rcpt, "bob@example.net");
 	assert_non_null(strstr(msg, "Subject: Contact change #"));
 	assert_non_null(strstr(msg, "0033972101010 (number)"));
