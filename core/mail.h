@@ -50,6 +50,10 @@ cm_status mail_compose(const cm_config *cfg, const cm_mail_ctx *ctx, int64_t id,
  * template at fault. */
 cm_status mail_check_templates(const cm_config *cfg, cm_err *err);
 
+/* Whether a composed message's text (not only its Reply-To) shows the
+ * validation code's placeholder. */
+bool mail_shows_code(const char *msg);
+
 /* The words of a reason code stored on a request or given to a notice
  * ("refused_by:NIC", "cancelled_by:NIC", "expired", "billing_no_longer_met",
  * "not_holder:ROLE", "no_intent", "unknown_token", ...) as one or two

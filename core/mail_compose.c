@@ -924,6 +924,12 @@ out:
 	return st;
 }
 
+bool mail_shows_code(const char *msg)
+{
+	const char *body = strstr(msg, "\r\n\r\n");
+	return body && strstr(body, CM_TOKEN_PLACEHOLDER);
+}
+
 cm_status mail_check_templates(const cm_config *cfg, cm_err *err)
 {
 	static const char *const langs[] = {"fr", "en"};
@@ -955,6 +961,9 @@ cm_status mail_check_templates(const cm_config *cfg, cm_err *err)
 			char *msg = NULL, sender[CM_EMAIL_MAX + 1];
 			size_t len;
 			st = mail_compose(cfg, &ctx, 1, req.created_at, &msg, &len, sender, err);
+			if (st == CM_OK && ctx.token && !mail_shows_code(msg))
+				st = cm_err_set(err, CM_ERR_USAGE, "the %s template (%s) shows no validation code: it needs {token}",
+						cm_mail_kind_str(ctx.kind), langs[l]);
 			g_free(msg);
 		}
 	}

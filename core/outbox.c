@@ -66,7 +66,7 @@ cm_status outbox_compose(const cm_config *cfg, const cm_outbox_item *item, const
 	rs = mail_compose(cfg, mail_recipe_ctx(r), item->id, item->created_at, msg, &len, sender, err);
 	mail_recipe_free(r);
 	if (rs == CM_OK && (item->token_side == CM_SIDE_FROM || item->token_side == CM_SIDE_TO) &&
-	    !strstr(*msg, CM_TOKEN_PLACEHOLDER)) {
+	    !mail_shows_code(*msg)) {
 		rs = cm_err_set(err, CM_ERR_USAGE, "the %s template shows no validation code: it needs {token}",
 				cm_mail_kind_str(item->kind));
 		g_free(*msg);

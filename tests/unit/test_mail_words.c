@@ -537,6 +537,44 @@ static void every_template_passes_the_start_up_check(void **state)
 		fail_msg("%s", err.msg);
 }
 
+/* The code is how a contact answers: a validation template that lost it
+ * is refused at start (contact-milter -n), not found by a contact. */
+static void a_validation_template_without_the_code_fails_the_start_up_check(void **state)
+{
+	fx *f = *state;
+	cm_err err = {0};
+	static const char *const langs[] = {"fr", "en"};
+	char *root = g_build_filename(f->dir, "tpl", NULL);
+	for (size_t l = 0; l < G_N_ELEMENTS(langs); l++) {
+		char *src = g_build_filename("config/templates", langs[l], NULL), *dst = g_build_filename(root, langs[l], NULL);
+		GDir *d = g_dir_open(src, 0, NULL);
+		assert_non_null(d);
+		g_mkdir_with_parents(dst, 0700);
+		for (const char *n; (n = g_dir_read_name(d));) {
+			char *from = g_build_filename(src, n, NULL), *to = g_build_filename(dst, n, NULL), *text = NULL;
+			assert_true(g_file_get_contents(from, &text, NULL, NULL));
+			if (strcmp(langs[l], "en") == 0 && strcmp(n, "validation.txt") == 0) {
+				g_free(text);
+				text = g_strdup("Subject: Contact change\n\n{greeting}\n\nPlease answer.\n");
+			} else if (strcmp(langs[l], "en") == 0 && strcmp(n, "validation.html") == 0) {
+				g_free(text);
+				text = g_strdup("<p>{greeting}</p>");
+			}
+			assert_true(g_file_set_contents(to, text, -1, NULL));
+			g_free(text);
+			g_free(from);
+			g_free(to);
+		}
+		g_dir_close(d);
+		g_free(src);
+		g_free(dst);
+	}
+	g_free(f->cfg->templates_dir);
+	f->cfg->templates_dir = root;
+	assert_int_equal(mail_check_templates(f->cfg, &err), CM_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "validation template (en) shows no validation code"));
+}
+
 static void dates_follow_templates_timezone(void **state)
 {
 	fx *f = *state;
@@ -571,6 +609,7 @@ int main(void)
 		T(a_notice_answers_in_the_thread_of_the_reply),
 		T(an_account_name_is_one_line_of_text),
 		T(every_template_passes_the_start_up_check),
+		T(a_validation_template_without_the_code_fails_the_start_up_check),
 		T(dates_follow_templates_timezone),
 	};
 	return cmocka_run_group_tests_name("mail words", tests, NULL, NULL);
