@@ -13,6 +13,48 @@ cm_status store_open(const char *uri, const cm_store_opts *opts, cm_store **out,
 	return store_sqlite_open(uri, opts, out, err);
 }
 
+void cm_write_lock_init(cm_write_lock *l)
+{
+	g_mutex_init(&l->m);
+	g_cond_init(&l->c);
+	l->held = false;
+	l->waiting = 0;
+}
+
+void cm_write_lock_clear(cm_write_lock *l)
+{
+	g_cond_clear(&l->c);
+	g_mutex_clear(&l->m);
+}
+
+bool cm_write_lock_take(cm_write_lock *l, bool background, gint64 deadline)
+{
+	bool ok = true;
+	g_mutex_lock(&l->m);
+	if (!background)
+		l->waiting++;
+	while (l->held || (background && l->waiting > 0))
+		if (!g_cond_wait_until(&l->c, &l->m, deadline)) {
+			ok = !l->held && !(background && l->waiting > 0);
+			break;
+		}
+	if (!background)
+		l->waiting--;
+	if (ok)
+		l->held = true;
+	g_mutex_unlock(&l->m);
+	return ok;
+}
+
+void cm_write_lock_give(cm_write_lock *l)
+{
+	g_mutex_lock(&l->m);
+	l->held = false;
+	/* Everyone rechecks: a background writer waits for the others. */
+	g_cond_broadcast(&l->c);
+	g_mutex_unlock(&l->m);
+}
+
 void store_close(cm_store *st)
 {
 	if (st)

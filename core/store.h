@@ -173,13 +173,32 @@ struct cm_store {
 	int fault_in;
 };
 
+/* One writer at a time among the SQLite connections of one process (the
+ * milter's and the page's threads): a writer sleeps until the lock is free
+ * or its busy timeout runs out, woken by the one before it (no polling,
+ * no gap between two writers).  A background writer (the outbox worker,
+ * the sweeps) yields: it waits while any reply is waiting, so that mail
+ * going out never delays an answer coming in.  PostgreSQL ignores it. */
+typedef struct {
+	GMutex m;
+	GCond c;
+	bool held;
+	int waiting; /* writers other than background ones, waiting */
+} cm_write_lock;
+void cm_write_lock_init(cm_write_lock *l);
+void cm_write_lock_clear(cm_write_lock *l);
+/* False when deadline (g_get_monotonic_time) passed first. */
+bool cm_write_lock_take(cm_write_lock *l, bool background, gint64 deadline);
+void cm_write_lock_give(cm_write_lock *l);
+
 typedef struct {
 	bool create;          /* create the store if missing (contactctl init) */
 	int64_t busy_timeout; /* milliseconds to wait for a lock */
-	/* Shared by the connections of one process (the milter's threads):
-	 * write transactions take it, so they queue on a mutex instead of
-	 * polling SQLite's lock.  NULL: none (one connection per process). */
-	GMutex *write_lock;
+	/* Shared by the connections of one process: write transactions take
+	 * it, so they queue on it instead of polling SQLite's lock.  NULL:
+	 * none (one connection per process). */
+	cm_write_lock *write_lock;
+	bool background;      /* this connection's writers yield (cm_write_lock) */
 	int max_version;      /* migrate up to this schema version (0: latest; tests) */
 } cm_store_opts;
 

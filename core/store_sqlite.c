@@ -1,6 +1,14 @@
-/* store_sqlite.c - the SQLite backend of store.h: WAL, synchronous=FULL,
- * foreign keys, prepared statements cached per connection, bind parameters
- * only.  The schema and its migrations are in store_sqlite_schema.c. */
+/* store_sqlite.c - the SQLite backend of store.h: WAL, foreign keys,
+ * prepared statements cached per connection, bind parameters only.  The
+ * schema and its migrations are in store_sqlite_schema.c.
+ *
+ * Durability: a commit returns only once the write-ahead log is on disk,
+ * as with synchronous=FULL, but the log is synced after the write lock is
+ * given up (synchronous=NORMAL, then the log's own xSync): the next writer
+ * writes while this one waits for the disk, and the writers of a moment
+ * share one journal commit of the file system (group commit).  The log is
+ * written in order, so a sync covers every transaction before it: nothing
+ * that another transaction built on can be lost while that one is kept. */
 #include "store_rows.h"
 #include "store_sqlite.h"
 
@@ -18,8 +26,10 @@ typedef struct {
 	char *path;
 	gint64 busy_timeout_us, busy_since;
 	gint64 wait_start; /* when this transaction began waiting for the write mutex; 0: not waiting */
-	GMutex *write_lock; /* see cm_store_opts */
+	cm_write_lock *write_lock; /* see cm_store_opts */
+	bool background;
 	bool holds_lock;
+	bool dirty; /* this transaction wrote: sync the log at commit */
 } sq_store;
 
 int store_latest_version(void)
@@ -35,6 +45,31 @@ static sq_store *SQ(cm_store *st)
 static cm_status sq_fail(sq_store *s, int rc, const char *what, cm_err *err)
 {
 	return cm_err_set(err, store_sqlite_status(rc), "store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+/* Put the write-ahead log on disk (everything written to it so far). */
+static cm_status sq_sync(sq_store *s, cm_err *err)
+{
+	sqlite3_file *f = NULL;
+	int rc = sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f);
+	if (rc == SQLITE_OK && f && f->pMethods)
+		rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+	if (rc != SQLITE_OK)
+		return cm_err_set(err, CM_ERR_IO, "store %s: syncing the log: %s", s->path, sqlite3_errstr(rc));
+	return CM_OK;
+}
+
+/* After a statement ran: a write outside a transaction is synced now, one
+ * inside it at commit. */
+static cm_status sq_wrote(sq_store *s, sqlite3_stmt *q, cm_err *err)
+{
+	if (sqlite3_stmt_readonly(q))
+		return CM_OK;
+	if (!sqlite3_get_autocommit(s->db)) {
+		s->dirty = true;
+		return CM_OK;
+	}
+	return sq_sync(s, err);
 }
 
 /* Get a cached, reset statement for a static SQL string. */
@@ -146,7 +181,7 @@ static cm_status sq_do(sq_store *s, const char *what, int *changes, cm_err *err,
 		return sq_fail(s, rc, what, err);
 	if (changes)
 		*changes = sqlite3_changes(s->db);
-	return CM_OK;
+	return sq_wrote(s, q, err);
 }
 
 /* Read the first row of a query into out with row(); CM_ERR_NOTFOUND
@@ -166,9 +201,11 @@ static cm_status sq_get(sq_store *s, const char *what, store_row_fn *row, void *
 	if (rc == SQLITE_ROW)
 		row(&cols, out);
 	sqlite3_reset(q);
-	if (rc == SQLITE_DONE)
-		return CM_ERR_NOTFOUND;
-	return rc == SQLITE_ROW ? CM_OK : sq_fail(s, rc, what, err);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return sq_fail(s, rc, what, err);
+	if ((rs = sq_wrote(s, q, err)))
+		return rs;
+	return rc == SQLITE_DONE ? CM_ERR_NOTFOUND : CM_OK;
 }
 
 /* Append every row of a query to the GArray out, each read by row(). */
@@ -196,7 +233,7 @@ static cm_status sq_list(sq_store *s, const char *what, store_row_fn *row, GArra
 		g_array_set_size(out, before);
 		return sq_fail(s, rc, what, err);
 	}
-	return CM_OK;
+	return sq_wrote(s, q, err);
 }
 
 static cm_status sq_exec(sq_store *s, const char *sql, cm_err *err)
@@ -224,11 +261,8 @@ static bool write_lock(sq_store *s)
 	if (!s->write_lock || s->holds_lock)
 		return true;
 	gint64 start = g_get_monotonic_time();
-	while (!g_mutex_trylock(s->write_lock)) {
-		if (g_get_monotonic_time() - start >= s->busy_timeout_us)
-			return false;
-		g_usleep(200);
-	}
+	if (!cm_write_lock_take(s->write_lock, s->background, start + s->busy_timeout_us))
+		return false;
 	s->holds_lock = true;
 	s->wait_start = start;
 	return true;
@@ -238,7 +272,7 @@ static void write_unlock(sq_store *s)
 {
 	if (s->holds_lock) {
 		s->holds_lock = false;
-		g_mutex_unlock(s->write_lock);
+		cm_write_lock_give(s->write_lock);
 	}
 }
 
@@ -255,16 +289,22 @@ static cm_status sq_begin(cm_store *st, bool immediate, cm_err *err)
 
 static cm_status sq_commit(cm_store *st, cm_err *err)
 {
-	cm_status rs = sq_do(SQ(st), "commit", NULL, err, "COMMIT", "");
-	if (rs == CM_OK)
-		write_unlock(SQ(st)); /* a failed commit is rolled back, then unlocked */
-	return rs;
+	sq_store *s = SQ(st);
+	cm_status rs = sq_do(s, "commit", NULL, err, "COMMIT", "");
+	if (rs != CM_OK)
+		return rs; /* a failed commit is rolled back, then unlocked */
+	bool dirty = s->dirty;
+	s->dirty = false;
+	write_unlock(s);
+	/* Outside the lock: the next writer goes on while this one syncs. */
+	return dirty ? sq_sync(s, err) : CM_OK;
 }
 
 static void sq_rollback(cm_store *st)
 {
 	if (!sqlite3_get_autocommit(SQ(st)->db))
 		sqlite3_exec(SQ(st)->db, "ROLLBACK", NULL, NULL, NULL);
+	SQ(st)->dirty = false;
 	write_unlock(SQ(st));
 }
 
@@ -822,9 +862,12 @@ cm_status store_sqlite_open(const char *path, const cm_store_opts *opts, cm_stor
 	sqlite3_extended_result_codes(s->db, 1);
 	s->busy_timeout_us = (opts->busy_timeout > 0 ? opts->busy_timeout : 10000) * 1000;
 	s->write_lock = opts->write_lock;
+	s->background = opts->background;
 	sqlite3_busy_handler(s->db, sq_busy, s);
 	if ((st = sq_exec(s, "PRAGMA journal_mode = WAL", err)) ||
-	    (st = sq_exec(s, "PRAGMA synchronous = FULL", err)) ||
+	    /* NORMAL: commits write the log without syncing it; sq_commit
+	     * syncs it itself, after the write lock (see the top). */
+	    (st = sq_exec(s, "PRAGMA synchronous = NORMAL", err)) ||
 	    (st = sq_exec(s, "PRAGMA foreign_keys = ON", err)) ||
 	    /* Read pages through a mapping: the milter's connections re-read
 	     * what another one wrote, and pread copies cost more than the work. */

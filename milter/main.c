@@ -182,7 +182,7 @@ typedef struct {
 	const char *store_path;
 	int64_t busy_timeout;
 	gint stop; /* g_atomic_int_*: set by main at shutdown */
-	GMutex *write_lock;
+	cm_write_lock *write_lock;
 } worker_arg;
 
 static bool stopping(worker_arg *a)
@@ -202,7 +202,8 @@ static void nap(worker_arg *a, int64_t seconds)
  * *id gets the file it opened. */
 static cm_store *worker_store(worker_arg *a, const char *who, store_file_id *id)
 {
-	cm_store_opts o = {.busy_timeout = a->busy_timeout * 1000, .write_lock = a->write_lock};
+	/* The workers' writes yield to the replies' (cm_write_lock). */
+	cm_store_opts o = {.busy_timeout = a->busy_timeout * 1000, .write_lock = a->write_lock, .background = true};
 	while (!stopping(a)) {
 		cm_store *st = NULL;
 		cm_err err = {0};
@@ -634,7 +635,7 @@ static int run(cm_config *cfg, const char *conf_path, const char *file_socket, c
 {
 	static milter_cfgs cfgs;
 	static milter_app app;
-	static GMutex write_lock; /* one for every store connection of this process */
+	static cm_write_lock write_lock; /* one for every store connection of this process */
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
 	int pid_fd = -1, rc = 1;
@@ -714,7 +715,7 @@ static int run(cm_config *cfg, const char *conf_path, const char *file_socket, c
 	if (user_name && geteuid() == 0 && !drop_root(user_name, uid, gid))
 		goto out;
 
-	g_mutex_init(&write_lock);
+	cm_write_lock_init(&write_lock);
 	app.pool = pool_new(cfg->store_path, cfg->store_busy_timeout, (int)cfg->store_pool_size, &write_lock);
 	{
 		cm_err err = {0};

@@ -23,7 +23,7 @@ bool store_file_identify(const char *path, store_file_id *id);
  * The path and timeout are copied: a configuration reload does not move
  * the store (it takes a restart). */
 typedef struct milter_pool milter_pool;
-milter_pool *pool_new(const char *store_path, int64_t busy_timeout_s, int max, GMutex *write_lock);
+milter_pool *pool_new(const char *store_path, int64_t busy_timeout_s, int max, cm_write_lock *write_lock);
 /* A connection, or NULL (err set) when none can be had within the store's
  * busy timeout.  An idle connection whose file was removed or replaced is
  * closed and a new one opened, so the pool survives the store going away. */

@@ -11,7 +11,7 @@ struct milter_pool {
 	GAsyncQueue *idle;
 	GMutex lock;
 	GHashTable *files; /* cm_store * -> store_file_id * of the file it opened */
-	GMutex *write_lock;
+	cm_write_lock *write_lock;
 	int open, max;
 };
 
@@ -28,7 +28,7 @@ bool store_file_identify(const char *path, store_file_id *id)
 	return true;
 }
 
-milter_pool *pool_new(const char *store_path, int64_t busy_timeout_s, int max, GMutex *write_lock)
+milter_pool *pool_new(const char *store_path, int64_t busy_timeout_s, int max, cm_write_lock *write_lock)
 {
 	milter_pool *p = g_new0(milter_pool, 1);
 	p->path = g_strdup(store_path);

@@ -140,10 +140,10 @@ int main(int argc, char **argv)
 	cm_config *cfg = NULL;
 	cm_err err = {0};
 	web_app app = {0};
-	GMutex write_lock;
+	cm_write_lock write_lock;
 	int rc = 1, fd = -1, pid_fd = -1;
 
-	g_mutex_init(&write_lock);
+	cm_write_lock_init(&write_lock);
 	g_rw_lock_init(&app.tpl_lock);
 	g_option_context_add_main_entries(octx, entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &gerr)) {
@@ -290,7 +290,7 @@ out:
 	wpool_free(app.pool);
 	wtemplates_free(&app.tpl);
 	g_free(app.origin);
-	g_mutex_clear(&write_lock);
+	cm_write_lock_clear(&write_lock);
 	g_rw_lock_clear(&app.tpl_lock);
 	config_free(cfg);
 	g_free(conf_path);

@@ -7,11 +7,11 @@ struct web_pool {
 	const cm_config *cfg;
 	GAsyncQueue *idle;
 	GMutex lock;
-	GMutex *write_lock;
+	cm_write_lock *write_lock;
 	int open, max;
 };
 
-web_pool *wpool_new(const cm_config *cfg, int max, GMutex *write_lock)
+web_pool *wpool_new(const cm_config *cfg, int max, cm_write_lock *write_lock)
 {
 	web_pool *p = g_new0(web_pool, 1);
 	p->cfg = cfg;

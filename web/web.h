@@ -13,7 +13,7 @@
 
 /* A pool of store connections: a request takes one for the time it runs. */
 typedef struct web_pool web_pool;
-web_pool *wpool_new(const cm_config *cfg, int max, GMutex *write_lock);
+web_pool *wpool_new(const cm_config *cfg, int max, cm_write_lock *write_lock);
 /* A connection, or NULL (err set) when none can be had within the store's
  * busy timeout. */
 cm_store *wpool_get(web_pool *p, cm_err *err);
