@@ -17,13 +17,17 @@ void cm_write_lock_init(cm_write_lock *l)
 {
 	g_mutex_init(&l->m);
 	g_cond_init(&l->c);
+	g_cond_init(&l->sync_c);
 	l->held = false;
 	l->waiting = 0;
+	l->committed = l->synced = 0;
+	l->syncing = false;
 }
 
 void cm_write_lock_clear(cm_write_lock *l)
 {
 	g_cond_clear(&l->c);
+	g_cond_clear(&l->sync_c);
 	g_mutex_clear(&l->m);
 }
 
@@ -46,13 +50,40 @@ bool cm_write_lock_take(cm_write_lock *l, bool background, gint64 deadline)
 	return ok;
 }
 
-void cm_write_lock_give(cm_write_lock *l)
+void cm_write_lock_give(cm_write_lock *l, guint64 *seq)
 {
 	g_mutex_lock(&l->m);
+	if (seq)
+		*seq = ++l->committed;
 	l->held = false;
 	/* Everyone rechecks: a background writer waits for the others. */
 	g_cond_broadcast(&l->c);
 	g_mutex_unlock(&l->m);
+}
+
+cm_status cm_write_lock_sync(cm_write_lock *l, guint64 seq, cm_status (*sync)(void *ud, cm_err *err), void *ud,
+			     cm_err *err)
+{
+	cm_status rs = CM_OK;
+	g_mutex_lock(&l->m);
+	while (l->synced < seq && rs == CM_OK) {
+		if (l->syncing) {
+			g_cond_wait(&l->sync_c, &l->m);
+			continue;
+		}
+		/* Lead: one sync for every commit counted so far. */
+		guint64 target = l->committed;
+		l->syncing = true;
+		g_mutex_unlock(&l->m);
+		rs = sync(ud, err);
+		g_mutex_lock(&l->m);
+		l->syncing = false;
+		if (rs == CM_OK && target > l->synced)
+			l->synced = target;
+		g_cond_broadcast(&l->sync_c);
+	}
+	g_mutex_unlock(&l->m);
+	return rs;
 }
 
 void store_close(cm_store *st)

@@ -178,18 +178,31 @@ struct cm_store {
  * or its busy timeout runs out, woken by the one before it (no polling,
  * no gap between two writers).  A background writer (the outbox worker,
  * the sweeps) yields: it waits while any reply is waiting, so that mail
- * going out never delays an answer coming in.  PostgreSQL ignores it. */
+ * going out never delays an answer coming in.  It also makes the syncs
+ * of the log a group commit: a writer that committed waits until one sync
+ * begun after its commit has ended, so one disk flush serves every commit
+ * of a moment.  PostgreSQL ignores it. */
 typedef struct {
 	GMutex m;
 	GCond c;
 	bool held;
 	int waiting; /* writers other than background ones, waiting */
+	GCond sync_c;
+	guint64 committed, synced; /* commits counted, and covered by a sync */
+	bool syncing;
 } cm_write_lock;
 void cm_write_lock_init(cm_write_lock *l);
 void cm_write_lock_clear(cm_write_lock *l);
 /* False when deadline (g_get_monotonic_time) passed first. */
 bool cm_write_lock_take(cm_write_lock *l, bool background, gint64 deadline);
-void cm_write_lock_give(cm_write_lock *l);
+/* seq (optional): the holder committed; *seq gets the commit's number. */
+void cm_write_lock_give(cm_write_lock *l, guint64 *seq);
+/* Return once commit seq is on disk: sync() (called outside the mutex)
+ * is run by one waiter for every commit counted when it starts; the others
+ * wait for it.  sync's failure is returned to the waiter that ran it; the
+ * others then try again themselves. */
+cm_status cm_write_lock_sync(cm_write_lock *l, guint64 seq, cm_status (*sync)(void *ud, cm_err *err), void *ud,
+			     cm_err *err);
 
 typedef struct {
 	bool create;          /* create the store if missing (contactctl init) */

@@ -5,10 +5,11 @@
  * Durability: a commit returns only once the write-ahead log is on disk,
  * as with synchronous=FULL, but the log is synced after the write lock is
  * given up (synchronous=NORMAL, then the log's own xSync): the next writer
- * writes while this one waits for the disk, and the writers of a moment
- * share one journal commit of the file system (group commit).  The log is
- * written in order, so a sync covers every transaction before it: nothing
- * that another transaction built on can be lost while that one is kept. */
+ * writes while this one waits for the disk, and the connections of one
+ * process share their syncs (cm_write_lock_sync: one flush for all the
+ * commits of a moment, a group commit).  The log is written in order, so
+ * a sync covers every transaction before it: nothing that another
+ * transaction built on can be lost while that one is kept. */
 #include "store_rows.h"
 #include "store_sqlite.h"
 
@@ -57,6 +58,11 @@ static cm_status sq_sync(sq_store *s, cm_err *err)
 	if (rc != SQLITE_OK)
 		return cm_err_set(err, CM_ERR_IO, "store %s: syncing the log: %s", s->path, sqlite3_errstr(rc));
 	return CM_OK;
+}
+
+static cm_status sq_sync_cb(void *ud, cm_err *err)
+{
+	return sq_sync(ud, err);
 }
 
 /* After a statement ran: a write outside a transaction is synced now, one
@@ -272,7 +278,7 @@ static void write_unlock(sq_store *s)
 {
 	if (s->holds_lock) {
 		s->holds_lock = false;
-		cm_write_lock_give(s->write_lock);
+		cm_write_lock_give(s->write_lock, NULL);
 	}
 }
 
@@ -295,9 +301,14 @@ static cm_status sq_commit(cm_store *st, cm_err *err)
 		return rs; /* a failed commit is rolled back, then unlocked */
 	bool dirty = s->dirty;
 	s->dirty = false;
-	write_unlock(s);
-	/* Outside the lock: the next writer goes on while this one syncs. */
-	return dirty ? sq_sync(s, err) : CM_OK;
+	if (!s->holds_lock) /* no lock shared with other connections */
+		return dirty ? sq_sync(s, err) : CM_OK;
+	/* Outside the lock: the next writer goes on while this one syncs, and
+	 * one sync serves the commits of a moment. */
+	guint64 seq = 0;
+	s->holds_lock = false;
+	cm_write_lock_give(s->write_lock, dirty ? &seq : NULL);
+	return dirty ? cm_write_lock_sync(s->write_lock, seq, sq_sync_cb, s, err) : CM_OK;
 }
 
 static void sq_rollback(cm_store *st)
