@@ -113,6 +113,10 @@ typedef struct {
 	int token_serial;  /* serial of the party's current token (token_derive) */
 	int64_t last_sent_at; /* when its latest validation mail was queued (resend_interval) */
 	int64_t reminded_at;  /* 0: no reminder yet */
+	/* The account's, read with the party (""  when it has none): what its
+	 * mails are worded in and greet it by. */
+	char name[CM_NAME_MAX + 1];
+	char lang[3];
 } cm_party;
 
 typedef enum {

@@ -7,12 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
-/* What a mail needs of an account, in one read: the language of its mails
- * (lang may be NULL) and the name it is greeted by ("" when unknown: the
- * NIC then).  No account: the default language, no name.  A store failure
- * fails the step. */
-static cm_status account_words(cm_core *c, const char *nic, const char **lang, char name[CM_NAME_MAX + 1],
-			       cm_err *err)
+/* What a mail needs of an account: the language of its mails (lang may be
+ * NULL) and the name it is greeted by ("" when unknown: the NIC then).  A
+ * party read from the store carries them (party_pair, token_request);
+ * otherwise one read.  No account: the default language, no name.  A store
+ * failure fails the step. */
+static cm_status account_words(cm_core *c, const char *nic, const cm_party *party, const char **lang,
+			       char name[CM_NAME_MAX + 1], cm_err *err)
 {
 	static const char *const langs[] = {"fr", "en"};
 	cm_account a;
@@ -20,8 +21,13 @@ static cm_status account_words(cm_core *c, const char *nic, const char **lang, c
 	name[0] = '\0';
 	if (lang)
 		*lang = c->cfg->default_lang;
-	if (nic && *nic)
+	if (party && party->lang[0] && nic && strcmp(party->nic, nic) == 0) {
+		memcpy(a.name, party->name, sizeof a.name);
+		memcpy(a.lang, party->lang, sizeof a.lang);
+		st = CM_OK;
+	} else if (nic && *nic) {
 		st = c->st->ops->account_get(c->st, nic, &a, err);
+	}
 	if (st == CM_OK) {
 		memcpy(name, a.name, CM_NAME_MAX + 1);
 		if (lang)
@@ -44,14 +50,14 @@ static cm_status notify(cm_core *c, cm_mail_kind kind, const cm_request *req, co
 	cm_status st;
 	/* One read per account: the asker is most often one of the two. */
 	const char *asker = req ? req->asked_by : NULL;
-	if ((st = account_words(c, to->nic, &lang, name, err)) ||
-	    (st = account_words(c, other ? other->nic : NULL, NULL, other_name, err)))
+	if ((st = account_words(c, to->nic, to, &lang, name, err)) ||
+	    (st = account_words(c, other ? other->nic : NULL, other, NULL, other_name, err)))
 		return st;
 	if (asker && strcmp(asker, to->nic) == 0)
 		memcpy(asker_name, name, sizeof asker_name);
 	else if (asker && other && strcmp(asker, other->nic) == 0)
 		memcpy(asker_name, other_name, sizeof asker_name);
-	else if ((st = account_words(c, asker, NULL, asker_name, err)))
+	else if ((st = account_words(c, asker, NULL, NULL, asker_name, err)))
 		return st;
 	if (!services && req) {
 		own = g_array_new(FALSE, FALSE, sizeof(cm_service));
@@ -348,7 +354,11 @@ static cm_status decide_tx(cm_core *c, int64_t id, const cm_token *tok, cm_decis
 	char when[32];
 
 	token_hash(tok, hash);
-	if ((st = c->st->ops->request_lock_token(c->st, hash, err)))
+	/* The token's request, locked, and its parties: one read. */
+	st = c->st->ops->token_request(c->st, hash, true, &ref, &req, p, err);
+	if (st == CM_ERR_TOKEN_UNKNOWN)
+		return cm_err_set(err, st, "unknown token: check that it was copied whole from the latest e-mail");
+	if (st)
 		return st;
 	if (message_id && *message_id) {
 		int64_t rid;
@@ -358,10 +368,6 @@ static cm_status decide_tx(cm_core *c, int64_t id, const cm_token *tok, cm_decis
 			res->duplicate = true;
 			res->request_id = rid;
 			res->decision = prev;
-			if ((st = c->st->ops->token_lookup(c->st, hash, &ref, err)) ||
-			    (st = c->st->ops->request_get(c->st, rid, &req, err)) ||
-			    (st = c->st->ops->party_pair(c->st, rid, p, err)))
-				return st;
 			res->side = ref.side;
 			res->state = req.state;
 			memcpy(res->nic, p[ref.side].nic, sizeof res->nic);
@@ -370,16 +376,8 @@ static cm_status decide_tx(cm_core *c, int64_t id, const cm_token *tok, cm_decis
 		if (st != CM_ERR_NOTFOUND)
 			return st;
 	}
-	st = c->st->ops->token_lookup(c->st, hash, &ref, err);
-	if (st == CM_ERR_TOKEN_UNKNOWN)
-		return cm_err_set(err, st, "unknown token: check that it was copied whole from the latest e-mail");
-	if (st)
-		return st;
 	if (id && ref.request_id != id)
 		return cm_err_set(err, CM_ERR_TOKEN_UNKNOWN, "this token does not belong to request %lld", (long long)id);
-	if ((st = c->st->ops->request_get(c->st, ref.request_id, &req, err)) ||
-	    (st = c->st->ops->party_pair(c->st, ref.request_id, p, err)))
-		return st;
 	cm_party *me = &p[ref.side];
 	if (me->decision != CM_DECISION_NONE)
 		return cm_err_set(err, CM_ERR_TOKEN_USED, "this token was already used: %s %s request %lld on %s",
@@ -677,11 +675,10 @@ cm_status core_token_owner(cm_core *c, const cm_token *tok, cm_request *req, cm_
 	cm_party p[2];
 	cm_status st;
 	token_hash(tok, hash);
-	st = c->st->ops->token_lookup(c->st, hash, &ref, err);
+	st = c->st->ops->token_request(c->st, hash, false, &ref, req, p, err);
 	if (st == CM_ERR_TOKEN_UNKNOWN)
 		return cm_err_set(err, st, "unknown token: answer from the latest validation e-mail");
-	if (st || (st = c->st->ops->request_get(c->st, ref.request_id, req, err)) ||
-	    (st = c->st->ops->party_pair(c->st, ref.request_id, p, err)))
+	if (st)
 		return st;
 	*party = p[ref.side];
 	return CM_OK;

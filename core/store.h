@@ -14,7 +14,7 @@
  *
  * Concurrency contract (holds on both backends):
  *  - A transaction that decides something locks what it decides on before
- *    it reads it: request_lock() / request_lock_token() on the request
+ *    it reads it: request_lock() / token_request(lock) on the request
  *    whose state or parties it reads and changes, group_lock() on the group
  *    whose holders or open requests it reads and changes.  Whatever it
  *    reads after the lock is current until commit; no other transaction
@@ -73,8 +73,12 @@ typedef struct {
 	 * on (see the contract above).  A missing row is not an error: the
 	 * read that follows reports it. */
 	cm_status (*request_lock)(cm_store *st, int64_t id, cm_err *err);
-	/* The request the token belongs to. */
-	cm_status (*request_lock_token)(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_err *err);
+	/* What a token opens, in one read: its reference, its request and
+	 * both parties (as token_lookup, request_get and party_pair would give
+	 * them).  lock: the request is locked as request_lock() does.
+	 * CM_ERR_TOKEN_UNKNOWN when no token has that hash. */
+	cm_status (*token_request)(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], bool lock,
+				   cm_token_ref *ref, cm_request *req, cm_party p[2], cm_err *err);
 	cm_status (*group_lock)(cm_store *st, const char *name, cm_err *err);
 
 	cm_status (*account_get)(cm_store *st, const char *nic, cm_account *out, cm_err *err);

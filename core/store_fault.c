@@ -39,7 +39,6 @@ static void fault_rollback(cm_store *st)
 FAULT_OP(begin, (cm_store *st, bool immediate, cm_err *err), (st, immediate, err))
 FAULT_OP(commit, (cm_store *st, cm_err *err), (st, err))
 FAULT_OP(request_lock, (cm_store *st, int64_t id, cm_err *err), (st, id, err))
-FAULT_OP(request_lock_token, (cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_err *err), (st, hash, err))
 FAULT_OP(group_lock, (cm_store *st, const char *name, cm_err *err), (st, name, err))
 FAULT_OP(account_get, (cm_store *st, const char *nic, cm_account *out, cm_err *err), (st, nic, out, err))
 FAULT_OP(account_insert, (cm_store *st, const cm_account *a, int64_t now, cm_err *err), (st, a, now, err))
@@ -62,6 +61,7 @@ FAULT_OP(party_decide, (cm_store *st, int64_t request_id, cm_side side, cm_decis
 FAULT_OP(party_mailed, (cm_store *st, int64_t request_id, cm_side side, const char *email, int64_t now, cm_err *err), (st, request_id, side, email, now, err))
 FAULT_OP(party_reminded, (cm_store *st, int64_t request_id, cm_side side, int64_t now, cm_err *err), (st, request_id, side, now, err))
 FAULT_OP(token_insert, (cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], int64_t request_id, cm_side side, int serial, int64_t now, cm_err *err), (st, hash, request_id, side, serial, now, err))
+FAULT_OP(token_request, (cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], bool lock, cm_token_ref *ref, cm_request *req, cm_party p[2], cm_err *err), (st, hash, lock, ref, req, p, err))
 FAULT_OP(token_lookup, (cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_token_ref *out, cm_err *err), (st, hash, out, err))
 FAULT_OP(token_supersede, (cm_store *st, int64_t request_id, cm_side side, int64_t now, cm_err *err), (st, request_id, side, now, err))
 FAULT_OP(outbox_insert, (cm_store *st, cm_outbox_item *item, const char *recipe, cm_err *err), (st, item, recipe, err))
@@ -88,7 +88,6 @@ static const cm_store_ops fault_ops = {
 	.commit = fault_commit,
 	.rollback = fault_rollback,
 	.request_lock = fault_request_lock,
-	.request_lock_token = fault_request_lock_token,
 	.group_lock = fault_group_lock,
 	.account_get = fault_account_get,
 	.account_insert = fault_account_insert,
@@ -111,6 +110,7 @@ static const cm_store_ops fault_ops = {
 	.party_mailed = fault_party_mailed,
 	.party_reminded = fault_party_reminded,
 	.token_insert = fault_token_insert,
+	.token_request = fault_token_request,
 	.token_lookup = fault_token_lookup,
 	.token_supersede = fault_token_supersede,
 	.outbox_insert = fault_outbox_insert,

@@ -338,17 +338,17 @@ static cm_status pg_runv(pg_store *s, const char *what, PGresult **out, cm_err *
 /* A result's row as store_rows.h's columns. */
 static const char *pg_text(const store_cols *c, int col)
 {
-	return PQgetvalue((const PGresult *)c->q, c->row, col); /* "" for NULL */
+	return PQgetvalue((const PGresult *)c->q, c->row, c->base + col); /* "" for NULL */
 }
 
 static int64_t pg_i64(const store_cols *c, int col)
 {
-	return g_ascii_strtoll(PQgetvalue((const PGresult *)c->q, c->row, col), NULL, 10);
+	return g_ascii_strtoll(PQgetvalue((const PGresult *)c->q, c->row, c->base + col), NULL, 10);
 }
 
 static bool pg_null(const store_cols *c, int col)
 {
-	return PQgetisnull((const PGresult *)c->q, c->row, col);
+	return PQgetisnull((const PGresult *)c->q, c->row, c->base + col);
 }
 
 static char *pg_blob(const store_cols *c, int col)
@@ -474,12 +474,6 @@ static cm_status pg_request_lock(cm_store *st, int64_t id, cm_err *err)
 	return pg_do(PG(st), "request lock", NULL, err, "SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", "I", id);
 }
 
-static cm_status pg_request_lock_token(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_err *err)
-{
-	return pg_do(PG(st), "request lock", NULL, err,
-		     "SELECT 1 FROM requests WHERE id = (SELECT request_id FROM tokens WHERE hash = $1) FOR UPDATE", "h",
-		     hash);
-}
 
 static cm_status pg_group_lock(cm_store *st, const char *name, cm_err *err)
 {
@@ -629,8 +623,7 @@ static cm_status pg_party_pair(cm_store *st, int64_t request_id, cm_party out[2]
 {
 	GArray *l = g_array_new(FALSE, FALSE, sizeof(cm_party));
 	cm_status rs = pg_list(PG(st), "party lookup", store_row_party, l, err,
-			       "SELECT p.side, p.nic, p.email, p.decision, p.decided_at, p.via, COALESCE(a.bouncing, 0),"
-			       " p.token_serial, p.last_sent_at, p.reminded_at, p.request_id"
+			       "SELECT " STORE_PARTY_COLS
 			       " FROM parties p LEFT JOIN accounts a ON a.nic = p.nic WHERE p.request_id = $1"
 			       " ORDER BY p.side = 'to'", "I", request_id);
 	if (rs == CM_OK && l->len != 2)
@@ -684,6 +677,26 @@ static cm_status pg_token_insert(cm_store *st, const unsigned char hash[CM_TOKEN
 		  : pg_do(PG(st), "token serial", NULL, err,
 			  "UPDATE parties SET token_serial = $3 WHERE request_id = $1 AND side = $2", "Iti", request_id,
 			  cm_side_str(side), serial);
+}
+
+/* lock: FOR UPDATE OF the request row, as request_lock. */
+static cm_status pg_token_request(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], bool lock,
+				  cm_token_ref *ref, cm_request *req, cm_party p[2], cm_err *err)
+{
+#define TOKEN_REQUEST_SQL \
+	"SELECT t.request_id, t.side, (t.superseded_at IS NOT NULL)::integer, " STORE_REQUEST_COLS_R ", " \
+	STORE_PARTY_COLS " FROM tokens t JOIN requests r ON r.id = t.request_id" \
+	" JOIN parties p ON p.request_id = r.id LEFT JOIN accounts a ON a.nic = p.nic" \
+	" WHERE t.hash = $1 ORDER BY p.side = 'to'"
+	GArray *l = g_array_new(FALSE, FALSE, sizeof(store_token_request));
+	cm_status rs = lock ? pg_list(PG(st), "token lookup", store_row_token_request, l, err,
+				      TOKEN_REQUEST_SQL " FOR UPDATE OF r", "h", hash)
+			    : pg_list(PG(st), "token lookup", store_row_token_request, l, err, TOKEN_REQUEST_SQL, "h", hash);
+#undef TOKEN_REQUEST_SQL
+	if (rs == CM_OK)
+		rs = store_token_request_rows(l, ref, req, p, err);
+	g_array_free(l, TRUE);
+	return rs;
 }
 
 static cm_status pg_token_lookup(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_token_ref *out,
@@ -967,7 +980,6 @@ static const cm_store_ops pg_ops = {
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.request_lock = pg_request_lock,
-	.request_lock_token = pg_request_lock_token,
 	.group_lock = pg_group_lock,
 	.account_get = pg_account_get,
 	.account_insert = pg_account_insert,
@@ -991,6 +1003,7 @@ static const cm_store_ops pg_ops = {
 	.party_pair = pg_party_pair,
 	.party_decide = pg_party_decide,
 	.token_insert = pg_token_insert,
+	.token_request = pg_token_request,
 	.token_lookup = pg_token_lookup,
 	.token_supersede = pg_token_supersede,
 	.outbox_insert = pg_outbox_insert,

@@ -99,6 +99,8 @@ void store_row_party(const store_cols *c, void *o)
 	p->last_sent_at = c->i64(c, 8);
 	p->reminded_at = c->i64(c, 9);
 	p->request_id = c->i64(c, 10);
+	copy(c, 11, p->name, sizeof p->name);
+	copy(c, 12, p->lang, sizeof p->lang);
 }
 
 /* request_id, side, superseded (0 or 1) */
@@ -108,6 +110,17 @@ void store_row_token(const store_cols *c, void *o)
 	t->request_id = c->i64(c, 0);
 	t->side = side_of(c->text(c, 1));
 	t->superseded = c->i64(c, 2);
+}
+
+void store_row_token_request(const store_cols *c, void *o)
+{
+	store_token_request *r = o;
+	store_cols k = *c;
+	store_row_token(&k, &r->ref);
+	k.base = c->base + 3;
+	store_row_request(&k, &r->req);
+	k.base = c->base + 3 + STORE_REQUEST_COUNT;
+	store_row_party(&k, &r->party);
 }
 
 void store_row_outbox(const store_cols *c, void *o)
@@ -163,4 +176,20 @@ void store_row_seen(const store_cols *c, void *o)
 	store_seen_reply *r = o;
 	r->request_id = c->i64(c, 0);
 	r->d = strcmp(c->text(c, 1), "refused") == 0 ? CM_DECISION_REFUSED : CM_DECISION_ACCEPTED;
+}
+
+/* The two rows of a token's request (one per party, "from" first) into
+ * the out-parameters of token_request. */
+cm_status store_token_request_rows(GArray *l, cm_token_ref *ref, cm_request *req, cm_party p[2], cm_err *err)
+{
+	if (l->len == 0)
+		return cm_err_set(err, CM_ERR_TOKEN_UNKNOWN, "unknown token");
+	if (l->len != 2)
+		return cm_err_set(err, CM_ERR_INTERNAL, "a request with %u parties", l->len);
+	store_token_request *r = (store_token_request *)(void *)l->data;
+	*ref = r[0].ref;
+	*req = r[0].req;
+	p[0] = r[0].party;
+	p[1] = r[1].party;
+	return CM_OK;
 }

@@ -143,25 +143,25 @@ static cm_status sq_bindv(sq_store *s, const char *sql, sqlite3_stmt **out, cm_e
 /* A statement's current row as store_rows.h's columns. */
 static const char *sq_text(const store_cols *c, int col)
 {
-	const unsigned char *t = sqlite3_column_text((sqlite3_stmt *)c->q, col);
+	const unsigned char *t = sqlite3_column_text((sqlite3_stmt *)c->q, c->base + col);
 	return t ? (const char *)t : "";
 }
 
 static int64_t sq_i64(const store_cols *c, int col)
 {
-	return sqlite3_column_int64((sqlite3_stmt *)c->q, col);
+	return sqlite3_column_int64((sqlite3_stmt *)c->q, c->base + col);
 }
 
 static bool sq_null(const store_cols *c, int col)
 {
-	return sqlite3_column_type((sqlite3_stmt *)c->q, col) == SQLITE_NULL;
+	return sqlite3_column_type((sqlite3_stmt *)c->q, c->base + col) == SQLITE_NULL;
 }
 
 static char *sq_blob(const store_cols *c, int col)
 {
 	sqlite3_stmt *q = (sqlite3_stmt *)c->q;
-	int n = sqlite3_column_bytes(q, col);
-	const void *b = sqlite3_column_blob(q, col);
+	int n = sqlite3_column_bytes(q, c->base + col);
+	const void *b = sqlite3_column_blob(q, c->base + col);
 	char *m = g_malloc((gsize)n + 1);
 	if (n > 0)
 		memcpy(m, b, (size_t)n);
@@ -327,11 +327,6 @@ static cm_status sq_request_lock(cm_store *st, int64_t id, cm_err *err)
 	return CM_OK;
 }
 
-static cm_status sq_request_lock_token(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_err *err)
-{
-	(void)st, (void)hash, (void)err;
-	return CM_OK;
-}
 
 static cm_status sq_group_lock(cm_store *st, const char *name, cm_err *err)
 {
@@ -486,8 +481,7 @@ static cm_status sq_party_pair(cm_store *st, int64_t request_id, cm_party out[2]
 {
 	GArray *l = g_array_new(FALSE, FALSE, sizeof(cm_party));
 	cm_status rs = sq_list(SQ(st), "party lookup", store_row_party, l, err,
-			       "SELECT p.side, p.nic, p.email, p.decision, p.decided_at, p.via, COALESCE(a.bouncing, 0),"
-			       " p.token_serial, p.last_sent_at, p.reminded_at, p.request_id"
+			       "SELECT " STORE_PARTY_COLS
 			       " FROM parties p LEFT JOIN accounts a ON a.nic = p.nic WHERE p.request_id = ?1"
 			       " ORDER BY p.side = 'to'", "I", request_id);
 	if (rs == CM_OK && l->len != 2)
@@ -541,6 +535,23 @@ static cm_status sq_token_insert(cm_store *st, const unsigned char hash[CM_TOKEN
 		  : sq_do(SQ(st), "token serial", NULL, err,
 			  "UPDATE parties SET token_serial = ?3 WHERE request_id = ?1 AND side = ?2", "Iti", request_id,
 			  cm_side_str(side), serial);
+}
+
+/* BEGIN IMMEDIATE holds the only write lock: lock needs nothing more. */
+static cm_status sq_token_request(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], bool lock,
+				  cm_token_ref *ref, cm_request *req, cm_party p[2], cm_err *err)
+{
+	(void)lock;
+	GArray *l = g_array_new(FALSE, FALSE, sizeof(store_token_request));
+	cm_status rs = sq_list(SQ(st), "token lookup", store_row_token_request, l, err,
+			       "SELECT t.request_id, t.side, t.superseded_at IS NOT NULL, " STORE_REQUEST_COLS_R ", "
+			       STORE_PARTY_COLS " FROM tokens t JOIN requests r ON r.id = t.request_id"
+			       " JOIN parties p ON p.request_id = r.id LEFT JOIN accounts a ON a.nic = p.nic"
+			       " WHERE t.hash = ?1 ORDER BY p.side = 'to'", "h", hash);
+	if (rs == CM_OK)
+		rs = store_token_request_rows(l, ref, req, p, err);
+	g_array_free(l, TRUE);
+	return rs;
 }
 
 static cm_status sq_token_lookup(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], cm_token_ref *out,
@@ -777,7 +788,6 @@ static const cm_store_ops sqlite_ops = {
 	.commit = sq_commit,
 	.rollback = sq_rollback,
 	.request_lock = sq_request_lock,
-	.request_lock_token = sq_request_lock_token,
 	.group_lock = sq_group_lock,
 	.account_get = sq_account_get,
 	.account_insert = sq_account_insert,
@@ -801,6 +811,7 @@ static const cm_store_ops sqlite_ops = {
 	.party_pair = sq_party_pair,
 	.party_decide = sq_party_decide,
 	.token_insert = sq_token_insert,
+	.token_request = sq_token_request,
 	.token_lookup = sq_token_lookup,
 	.token_supersede = sq_token_supersede,
 	.outbox_insert = sq_outbox_insert,
