@@ -360,7 +360,14 @@ static cm_status decide_tx(cm_core *c, int64_t id, const cm_token *tok, cm_decis
 		return cm_err_set(err, st, "unknown token: check that it was copied whole from the latest e-mail");
 	if (st)
 		return st;
-	if (message_id && *message_id) {
+	/* The same message again gives the same answer.  Recorded first (one
+	 * statement on the usual path, a new message): should the decision
+	 * fail below, the transaction is rolled back and the record with it. */
+	bool fresh = true;
+	if (message_id && *message_id &&
+	    (st = c->st->ops->reply_record(c->st, message_id, hash, ref.request_id, d, now, &fresh, err)))
+		return st;
+	if (!fresh) {
 		int64_t rid;
 		cm_decision prev;
 		st = c->st->ops->reply_seen(c->st, message_id, hash, &rid, &prev, err);
@@ -422,8 +429,6 @@ static cm_status decide_tx(cm_core *c, int64_t id, const cm_token *tok, cm_decis
 		   (st = events_queue(c, "request.decided", &req, now, err))) {
 		return st;
 	}
-	if (message_id && *message_id && (st = c->st->ops->reply_record(c->st, message_id, hash, req.id, d, now, err)))
-		return st;
 	res->request_id = req.id;
 	res->side = ref.side;
 	res->decision = d;

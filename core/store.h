@@ -162,8 +162,10 @@ typedef struct {
 	/* Replies already recorded, keyed by Message-ID and token hash. */
 	cm_status (*reply_seen)(cm_store *st, const char *message_id, const unsigned char hash[CM_TOKEN_HASH_BYTES],
 				int64_t *request_id, cm_decision *d, cm_err *err);
+	/* Insert-or-ignore; *fresh (optional): whether this call inserted it
+	 * (false: the message was recorded already). */
 	cm_status (*reply_record)(cm_store *st, const char *message_id, const unsigned char hash[CM_TOKEN_HASH_BYTES],
-				  int64_t request_id, cm_decision d, int64_t now, cm_err *err);
+				  int64_t request_id, cm_decision d, int64_t now, bool *fresh, cm_err *err);
 	/* Failed attempts by key ("sender:x@y", "request:12") since a time. */
 	cm_status (*failure_add)(cm_store *st, const char *key, int64_t now, cm_err *err);
 	cm_status (*failure_count)(cm_store *st, const char *key, int64_t since, int64_t *count, cm_err *err);

@@ -76,7 +76,7 @@ FAULT_OP(outbox_next_due, (cm_store *st, int64_t *at, cm_err *err), (st, at, err
 FAULT_OP(audit_append, (cm_store *st, const cm_audit *a, cm_err *err), (st, a, err))
 FAULT_OP(audit_list, (cm_store *st, int64_t request_id, GArray *out , cm_err *err), (st, request_id, out, err))
 FAULT_OP(reply_seen, (cm_store *st, const char *message_id, const unsigned char hash[CM_TOKEN_HASH_BYTES], int64_t *request_id, cm_decision *d, cm_err *err), (st, message_id, hash, request_id, d, err))
-FAULT_OP(reply_record, (cm_store *st, const char *message_id, const unsigned char hash[CM_TOKEN_HASH_BYTES], int64_t request_id, cm_decision d, int64_t now, cm_err *err), (st, message_id, hash, request_id, d, now, err))
+FAULT_OP(reply_record, (cm_store *st, const char *message_id, const unsigned char hash[CM_TOKEN_HASH_BYTES], int64_t request_id, cm_decision d, int64_t now, bool *fresh, cm_err *err), (st, message_id, hash, request_id, d, now, fresh, err))
 FAULT_OP(failure_add, (cm_store *st, const char *key, int64_t now, cm_err *err), (st, key, now, err))
 FAULT_OP(failure_count, (cm_store *st, const char *key, int64_t since, int64_t *count, cm_err *err), (st, key, since, count, err))
 

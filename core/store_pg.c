@@ -868,11 +868,15 @@ static cm_status pg_reply_seen(cm_store *st, const char *message_id, const unsig
 }
 
 static cm_status pg_reply_record(cm_store *st, const char *message_id, const unsigned char hash[CM_TOKEN_HASH_BYTES],
-				 int64_t request_id, cm_decision d, int64_t now, cm_err *err)
+				 int64_t request_id, cm_decision d, int64_t now, bool *fresh, cm_err *err)
 {
-	return pg_do(PG(st), "reply record", NULL, err,
-		     "INSERT INTO replies(message_id, token_hash, request_id, decision, at) VALUES($1, $2, $3, $4, $5)"
-		     " ON CONFLICT DO NOTHING", "thItI", message_id, hash, request_id, cm_decision_str(d), now);
+	int n = 0;
+	cm_status rs = pg_do(PG(st), "reply record", &n, err,
+			     "INSERT INTO replies(message_id, token_hash, request_id, decision, at) VALUES($1, $2, $3, $4, $5)"
+			     " ON CONFLICT DO NOTHING", "thItI", message_id, hash, request_id, cm_decision_str(d), now);
+	if (fresh)
+		*fresh = n > 0;
+	return rs;
 }
 
 static cm_status pg_failure_add(cm_store *st, const char *key, int64_t now, cm_err *err)

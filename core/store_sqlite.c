@@ -737,11 +737,15 @@ static cm_status sq_reply_seen(cm_store *st, const char *message_id, const unsig
 }
 
 static cm_status sq_reply_record(cm_store *st, const char *message_id, const unsigned char hash[CM_TOKEN_HASH_BYTES],
-				 int64_t request_id, cm_decision d, int64_t now, cm_err *err)
+				 int64_t request_id, cm_decision d, int64_t now, bool *fresh, cm_err *err)
 {
-	return sq_do(SQ(st), "reply record", NULL, err,
-		     "INSERT OR IGNORE INTO replies(message_id, token_hash, request_id, decision, at)"
-		     " VALUES(?1, ?2, ?3, ?4, ?5)", "thItI", message_id, hash, request_id, cm_decision_str(d), now);
+	int n = 0;
+	cm_status rs = sq_do(SQ(st), "reply record", &n, err,
+			     "INSERT OR IGNORE INTO replies(message_id, token_hash, request_id, decision, at)"
+			     " VALUES(?1, ?2, ?3, ?4, ?5)", "thItI", message_id, hash, request_id, cm_decision_str(d), now);
+	if (fresh)
+		*fresh = n > 0;
+	return rs;
 }
 
 static cm_status sq_failure_add(cm_store *st, const char *key, int64_t now, cm_err *err)

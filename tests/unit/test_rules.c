@@ -464,8 +464,9 @@ static cm_status fault_op(fx *f, int op, fault_ctx *x, cm_err *err)
 		if (st == CM_OK)
 			x->report_id = g_array_index(ids, int64_t, 0);
 		break;
-	case 1: /* the completing decision */
-		st = core_decide(&f->core, x->done_id, &x->b, CM_DECISION_ACCEPTED, CM_VIA_CLI, NULL, f->now, &res, err);
+	case 1: /* the completing decision, by mail: the reply's record first */
+		st = core_decide(&f->core, x->done_id, &x->b, CM_DECISION_ACCEPTED, CM_VIA_EMAIL, "<fault@example.net>",
+				 f->now, &res, err);
 		break;
 	case 2: /* a resend to a corrected address: supersede, withdraw, mail, audit */
 		st = core_request_resend(&f->core, x->report_id, "alice-ovh", "carol-ovh", f->now + 600, &n, err);
