@@ -679,7 +679,10 @@ static cm_status pg_token_insert(cm_store *st, const unsigned char hash[CM_TOKEN
 			  cm_side_str(side), serial);
 }
 
-/* lock: FOR UPDATE OF the request row, as request_lock. */
+/* lock: FOR UPDATE OF the request row, as request_lock, and of the
+ * parties' and the token's rows: a transaction that waited for the lock
+ * then reads their latest versions (READ COMMITTED re-reads only the rows
+ * it locks; the others would come from before the wait). */
 static cm_status pg_token_request(cm_store *st, const unsigned char hash[CM_TOKEN_HASH_BYTES], bool lock,
 				  cm_token_ref *ref, cm_request *req, cm_party p[2], cm_err *err)
 {
@@ -690,7 +693,7 @@ static cm_status pg_token_request(cm_store *st, const unsigned char hash[CM_TOKE
 	" WHERE t.hash = $1 ORDER BY p.side = 'to'"
 	GArray *l = g_array_new(FALSE, FALSE, sizeof(store_token_request));
 	cm_status rs = lock ? pg_list(PG(st), "token lookup", store_row_token_request, l, err,
-				      TOKEN_REQUEST_SQL " FOR UPDATE OF r", "h", hash)
+				      TOKEN_REQUEST_SQL " FOR UPDATE OF r, p, t", "h", hash)
 			    : pg_list(PG(st), "token lookup", store_row_token_request, l, err, TOKEN_REQUEST_SQL, "h", hash);
 #undef TOKEN_REQUEST_SQL
 	if (rs == CM_OK)
