@@ -23,6 +23,7 @@ typedef struct {
 	GHashTable *prepared; /* SQL text (static string) -> statement name */
 	int nprepared;
 	bool in_tx;
+	bool begin_pending; /* BEGIN goes out with the transaction's first statement */
 	int64_t lock_timeout_ms;
 } pg_store;
 
@@ -179,7 +180,7 @@ static cm_status pg_ready(pg_store *s, bool force, cm_err *err)
 		return CM_OK;
 	PQreset(s->conn);
 	g_hash_table_remove_all(s->prepared);
-	s->in_tx = false;
+	s->in_tx = s->begin_pending = false;
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		char buf[CM_ERR_MAX];
 		return cm_err_set(err, CM_ERR_IO, "store %s: cannot reach the database: %s", s->label,
@@ -290,6 +291,76 @@ static cm_status pg_runv_again(pg_store *s, const char *what, PGresult **out, cm
 	return CM_OK;
 }
 
+/* BEGIN and the transaction's first statement in one round trip (libpq's
+ * pipeline mode).  *began: the server began the transaction (false: the
+ * connection was lost before, nothing was done).  *out: the statement's
+ * result, successful or not (NULL when it never came). */
+static bool pg_pipeline_begin(pg_store *s, const char *name, const pg_params *p, bool *began, PGresult **out)
+{
+	PGconn *c = s->conn;
+	*began = false;
+	*out = NULL;
+	if (!PQenterPipelineMode(c))
+		return false;
+	bool sent = PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+		    PQsendQueryPrepared(c, name, p->n, p->v, p->len, p->fmt, 0) && PQpipelineSync(c) && PQflush(c) == 0;
+	/* The results in order: BEGIN's, then NULL; the statement's, then
+	 * NULL; then the sync point. */
+	for (int q = 0; sent && q < 3;) {
+		PGresult *r = PQgetResult(c);
+		if (!r) {
+			if (PQstatus(c) != CONNECTION_OK)
+				break;
+			q++;
+			continue;
+		}
+		ExecStatusType rs = PQresultStatus(r);
+		if (rs == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			break;
+		}
+		if (q == 0 && rs == PGRES_COMMAND_OK)
+			*began = true;
+		if (q == 1 && !*out)
+			*out = r;
+		else
+			PQclear(r);
+	}
+	return PQexitPipelineMode(c) == 1 && sent;
+}
+
+/* The transaction's first statement, with its BEGIN.  A connection lost
+ * since the last transaction is reset and both go once more. */
+static cm_status pg_run_first(pg_store *s, const char *what, PGresult **out, cm_err *err, const char *sql,
+			      const pg_params *p)
+{
+	s->begin_pending = false;
+	for (int attempt = 0;; attempt++) {
+		const char *name;
+		bool began = false, clean;
+		PGresult *res = NULL;
+		cm_status st = pg_prepare(s, what, sql, p->n, &name, err);
+		if (st == CM_OK) {
+			clean = pg_pipeline_begin(s, name, p, &began, &res);
+			ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+			if (clean && began && (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK)) {
+				*out = res;
+				return CM_OK;
+			}
+			st = pg_fail(s, res, began ? what : "begin", err);
+			PQclear(res);
+			if (!clean) /* the pipeline could not be left: a fresh session */
+				pg_ready(s, true, NULL);
+		}
+		if (began || attempt > 0 || st != CM_ERR_IO)
+			return st;
+		/* Nothing was done: reconnect and try once more. */
+		if ((st = pg_ready(s, true, err)))
+			return st;
+		s->in_tx = true;
+	}
+}
+
 /* Run sql (prepared once per session) with the parameters of fmt; *out
  * gets a successful result, owned by the caller. */
 static cm_status pg_runv(pg_store *s, const char *what, PGresult **out, cm_err *err, const char *sql, const char *fmt,
@@ -300,6 +371,8 @@ static cm_status pg_runv(pg_store *s, const char *what, PGresult **out, cm_err *
 	*out = NULL;
 	if ((st = pg_bindv(&p, fmt, ap, err)))
 		return st;
+	if (s->begin_pending)
+		return pg_run_first(s, what, out, err, sql, &p);
 	/* Outside a transaction a statement may reconnect; inside one the
 	 * transaction is gone with its connection. */
 	if (!s->in_tx && (st = pg_ready(s, false, err)))
@@ -432,24 +505,18 @@ static cm_status pg_begin(cm_store *st, bool immediate, cm_err *err)
 	(void)immediate; /* rows are locked one by one: request_lock, group_lock */
 	if ((rs = pg_ready(s, false, err)))
 		return rs;
-	PGresult *res = PQexec(s->conn, "BEGIN");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && pg_lost(s, res)) {
-		/* The server went away since the last statement (a restart):
-		 * nothing was done yet, so reconnect and try once more. */
-		PQclear(res);
-		if ((rs = pg_ready(s, true, err)))
-			return rs;
-		res = PQexec(s->conn, "BEGIN");
-	}
-	rs = PQresultStatus(res) == PGRES_COMMAND_OK ? CM_OK : pg_fail(s, res, "begin", err);
-	PQclear(res);
-	s->in_tx = rs == CM_OK;
-	return rs;
+	/* Sent with the first statement (pg_run_first): a round trip less. */
+	s->in_tx = s->begin_pending = true;
+	return CM_OK;
 }
 
 static cm_status pg_commit(cm_store *st, cm_err *err)
 {
 	pg_store *s = PG(st);
+	if (s->begin_pending) { /* nothing was sent: nothing to commit */
+		s->in_tx = s->begin_pending = false;
+		return CM_OK;
+	}
 	PGresult *res = PQexec(s->conn, "COMMIT");
 	cm_status rs = CM_OK;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -464,9 +531,9 @@ static cm_status pg_commit(cm_store *st, cm_err *err)
 static void pg_rollback(cm_store *st)
 {
 	pg_store *s = PG(st);
-	if (PQstatus(s->conn) == CONNECTION_OK && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+	if (!s->begin_pending && PQstatus(s->conn) == CONNECTION_OK && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
-	s->in_tx = false;
+	s->in_tx = s->begin_pending = false;
 }
 
 static cm_status pg_request_lock(cm_store *st, int64_t id, cm_err *err)
