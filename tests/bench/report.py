@@ -59,9 +59,9 @@ row("replies_discard_vs_discard", "replies discarded (default), contact-milter (
     % (res["rep_rate_cm"], res["rep_rate_disc"], spread("rep_ratio_cm")), "rep_ratio_cm")
 row("replies_with_worker_vs_readall", "replies delivered, contact-milter with its outbox worker / reference reading all",
     round(res["rep_ratio_cmw"], 3), None, True,
-    "%.0f / %.0f msg/s until the last follow-up sent (%.0f msg/s while replying), %s; %d of %d replies recorded, "
-    "%d follow-up mails sent; milter CPU %.2f ms per reply (worker off: %.2f)"
-    % (res["rep_rate_cmw"], res["rep_rate_eom"], res["rep_rate_cmw_load"], spread("rep_ratio_cmw"),
+    "%.0f / %.0f msg/s while it sends (%.0f/s until the last follow-up sent, its nap included), %s; "
+    "%d of %d replies recorded, %d follow-up mails sent; milter CPU %.2f ms per reply (worker off: %.2f)"
+    % (res["rep_rate_cmw"], res["rep_rate_eom"], res["rep_rate_cmw_all"], spread("rep_ratio_cmw"),
        res["rep_w_recorded"], res["rep_w_sent"], res["rep_w_mailed"], res["rep_cpu_ms_cmw"], res["rep_cpu_ms_cmd"]),
     "rep_ratio_cmw")
 row("decision_time_ms", "time per decision, follow-up mail queued, not composed (ms, %d-request store)"
