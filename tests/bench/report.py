@@ -50,9 +50,9 @@ row("ordinary_vs_reference", "ordinary mail, contact-milter / reference milter (
     "ord_ratio")
 row("replies_vs_readall", "replies delivered, contact-milter (outbox worker off) / reference reading all",
     round(res["rep_ratio_cmd"], 3), 0.95, True,
-    "%.0f / %.0f msg/s, %s; %d of %d replies recorded, %d waiting mails queued"
-    % (res["rep_rate_cmd"], res["rep_rate_eom"], spread("rep_ratio_cmd"), res["rep_recorded"], res["rep_sent"],
-       res["rep_waiting_queued"]), "rep_ratio_cmd")
+    "%.0f / %.0f msg/s, %s, %d rounds; %d of %d replies recorded, %d waiting mails queued"
+    % (res["rep_rate_cmd"], res["rep_rate_eom"], spread("rep_ratio_cmd"), res["rep_rounds"], res["rep_recorded"],
+       res["rep_sent"], res["rep_waiting_queued"]), "rep_ratio_cmd")
 row("replies_discard_vs_discard", "replies discarded (default), contact-milter (worker off) / reference discarding",
     round(res["rep_ratio_cm"], 3), 0.85, True,
     "%.0f / %.0f msg/s, %s (Postfix's milter discard path caps both)"

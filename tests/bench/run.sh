@@ -3,7 +3,8 @@
 # on this machine; absolute figures beside them.  A benchmark, not a test:
 # it prints a table, writes build/bench.json and exits 0.
 # BENCH_QUICK=1 runs a smaller version; BENCH_ONLY="1 2 3" runs only those
-# sections (the table shows the others as skipped).
+# sections (the table shows the others as skipped); ORD_ROUNDS and
+# REP_ROUNDS set the rounds of sections 1 and 2.
 set -u
 BUILD=${BUILD:-build}
 export BUILD
@@ -14,10 +15,10 @@ LOAD="python3 $top/tests/bench/load.py"
 RES="$T/results"
 : >"$RES"
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	ORD=1000 ORD_ROUNDS=${ORD_ROUNDS:-5} ROUNDS=3 REPLIES=400 SMALL=10000 BIG=50000 DECIDE=200 OUTBOX=200 RSS_N=1200 CONC=1000
+	ORD=1000 ORD_ROUNDS=${ORD_ROUNDS:-5} ROUNDS=3 REP_ROUNDS=${REP_ROUNDS:-5} REPLIES=300 SMALL=10000 BIG=50000 DECIDE=200 OUTBOX=200 RSS_N=1200 CONC=1000
 	WEB_SECS=3 WEB_N=300 WEB_POST=200
 else
-	ORD=2000 ORD_ROUNDS=${ORD_ROUNDS:-7} ROUNDS=3 REPLIES=1000 SMALL=10000 BIG=1000000 DECIDE=1000 OUTBOX=1000 RSS_N=10000 CONC=2000
+	ORD=2000 ORD_ROUNDS=${ORD_ROUNDS:-7} ROUNDS=3 REP_ROUNDS=${REP_ROUNDS:-5} REPLIES=1000 SMALL=10000 BIG=1000000 DECIDE=1000 OUTBOX=1000 RSS_N=10000 CONC=2000
 	WEB_SECS=10 WEB_N=2000 WEB_POST=1000
 fi
 say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -209,8 +210,8 @@ fi
 # whole cost of an answered request.  Each figure: the median of the
 # per-round paired ratios (as in section 1).
 if want 2; then
-	say "2. replies: $ROUNDS rounds of $REPLIES replies per configuration"
-	for r in $(seq 1 "$ROUNDS"); do
+	say "2. replies: $REP_ROUNDS rounds of $REPLIES replies per configuration"
+	for r in $(seq 1 "$REP_ROUNDS"); do
 		"$B/bench_tool" setup "$CONF" "$REPLIES" "$T/replies_$r.tsv" 2>/dev/null
 		"$B/bench_tool" setup "$T/deliver.conf" "$REPLIES" "$T/replies_d_$r.tsv" 2>/dev/null
 		"$B/bench_tool" setup "$T/worker.conf" "$REPLIES" "$T/replies_w_$r.tsv" 2>/dev/null
@@ -225,7 +226,7 @@ if want 2; then
 	# What the worker's store held before (section 5's replies).
 	w_recorded0=$(sqlite3 "$T/w/contacts.db" "SELECT COUNT(*) FROM parties WHERE via = 'email' AND decision = 'accepted'")
 	w_mailed0=$(sqlite3 "$T/w/contacts.db" "SELECT COUNT(*) FROM outbox WHERE kind = 'waiting' AND state = 'sent'")
-	for r in $(seq 1 "$ROUNDS"); do
+	for r in $(seq 1 "$REP_ROUNDS"); do
 		for n in $(rotate "$r" eom cmd cmw disc cm); do
 			eval "port=\$PORT_$n"
 			f="$T/replies_$r.tsv"
@@ -266,14 +267,15 @@ if want 2; then
 		put "rep_cpu_ms_$n" "$(awk -v t="$tck" '{c += $1; r += $2} END {printf "%.3f", r ? c * 1000 / t / r : 0}' "$T/rep_cpu_$n")"
 	done
 	for n in cmd cmw cm; do put_spread "rep_ratio_$n" "$T/rep_ratio_$n"; done
-	put rep_sent $((2 * ROUNDS * REPLIES))
+	put rep_sent $((2 * REP_ROUNDS * REPLIES))
+	put rep_rounds "$REP_ROUNDS"
 	put rep_recorded "$(for db in "$T/contacts.db" "$T/d/contacts.db"; do
 		sqlite3 "$db" "SELECT COUNT(*) FROM parties WHERE via = 'email' AND decision = 'accepted'"
 	done | awk '{n += $1} END {print n}')"
 	put rep_waiting_queued "$(for db in "$T/contacts.db" "$T/d/contacts.db"; do
 		sqlite3 "$db" "SELECT COUNT(*) FROM outbox WHERE kind = 'waiting'"
 	done | awk '{n += $1} END {print n}')"
-	put rep_w_sent $((ROUNDS * REPLIES))
+	put rep_w_sent $((REP_ROUNDS * REPLIES))
 	put rep_w_recorded $(($(sqlite3 "$T/w/contacts.db" "SELECT COUNT(*) FROM parties WHERE via = 'email' AND decision = 'accepted'") - w_recorded0))
 	put rep_w_mailed $(($(sqlite3 "$T/w/contacts.db" "SELECT COUNT(*) FROM outbox WHERE kind = 'waiting' AND state = 'sent'") - w_mailed0))
 fi
