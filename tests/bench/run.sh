@@ -87,7 +87,6 @@ PIDS="$PIDS $!"
 "$B/ref_milter" -p "unix:$T/ref-discard.sock" -m discard 2>/dev/null &
 PIDS="$PIDS $!"
 start_milter || { echo "bench: contact-milter did not start" >&2; exit 0; }
-MILTER_PID_BENCH=$MILTER_PID
 # A second contact-milter, configured to deliver recorded replies
 # (on_processed = deliver), to compare like for like with the reference that
 # accepts; the first one keeps the default (discard).  On a store of its own,
