@@ -22,6 +22,7 @@ typedef enum {
 	K_FROM,
 	K_LANG,
 	K_ONPROC,
+	K_YESNO,     /* yes or no, into a bool */
 	K_TLS,
 	K_SMTPURL,   /* smtp:// or smtps:// */
 	K_HTTPURL,   /* http:// or https:// */
@@ -49,6 +50,7 @@ typedef struct {
 static const key_def keys[] = {
 	{"milter", "socket", K_SOCKET, "unix:/run/contact-milter/milter.sock", S(milter_socket), 0},
 	{"milter", "on_processed", K_ONPROC, "discard", S(on_processed), 0},
+	{"milter", "outbox_worker", K_YESNO, "yes", S(milter_outbox_worker), 0},
 	{"milter", "max_message_size", K_COUNT, "10485760", S(milter_max_message), 1 << 30},
 	{"milter", "pid_file", K_OPTPATH, "", S(milter_pid_file), 0},
 	{"milter", "socket_group", K_STRING, "postfix", S(milter_socket_group), 0},
@@ -114,9 +116,10 @@ static bool has_control(const char *v)
 	return false;
 }
 
+/* The types not stored as a string (config_free leaves them alone). */
 static bool is_int_type(key_type t)
 {
-	return t == K_DURATION || t == K_COUNT || t == K_MODE;
+	return t == K_DURATION || t == K_COUNT || t == K_MODE || t == K_YESNO;
 }
 
 static const char *const facilities[] = {"mail", "daemon", "user", "local0", "local1", "local2", "local3",
@@ -229,6 +232,11 @@ static const char *value_set(cm_config *cfg, const key_def *k, const char *v)
 		if (strcmp(v, "discard") != 0 && strcmp(v, "deliver") != 0)
 			return "discard or deliver";
 		break;
+	case K_YESNO:
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+			return "yes or no";
+		*(bool *)((char *)cfg + k->offset) = strcmp(v, "yes") == 0;
+		return NULL;
 	case K_TLS:
 		if (strcmp(v, "no") != 0 && strcmp(v, "try") != 0 && strcmp(v, "require") != 0)
 			return "no, try or require";

@@ -21,6 +21,7 @@ typedef struct {
 	/* [milter] */
 	char *milter_socket;
 	char *on_processed;       /* "discard" or "deliver" */
+	bool milter_outbox_worker; /* false: no delivery thread; the sweeps still run */
 	int64_t milter_max_message; /* bytes of a message read at most */
 	char *milter_pid_file;    /* "" = none */
 	char *milter_socket_group; /* group of a unix socket ("" = the process's) */

@@ -755,10 +755,17 @@ static int run(cm_config *cfg, const char *conf_path, const char *file_socket, c
 	pthread_t sig_t, outbox_t, sweep_t;
 	int e;
 	bool sig_up = false, outbox_up = false, sweep_up = false;
+	/* Read before the signal thread runs: a reload may free cfg.  With
+	 * milter.outbox_worker = no, mail queued here waits for another host's
+	 * worker or contactctl outbox deliver (read at start only). */
+	bool outbox_worker = cfg->milter_outbox_worker;
 	if ((e = pthread_create(&sig_t, NULL, signal_thread, &sa)) == 0)
 		sig_up = true;
-	if (e == 0 && (e = pthread_create(&outbox_t, NULL, outbox_thread, &wa)) == 0)
+	if (e == 0 && outbox_worker && (e = pthread_create(&outbox_t, NULL, outbox_thread, &wa)) == 0)
 		outbox_up = true;
+	if (e == 0 && !outbox_worker)
+		mlog(LOG_INFO, "outbox worker not started (milter.outbox_worker = no): queued mail waits for another "
+			       "host's milter or contactctl outbox deliver");
 	if (e == 0 && (e = pthread_create(&sweep_t, NULL, sweep_thread, &wa)) == 0)
 		sweep_up = true;
 	if (e != 0) {

@@ -68,6 +68,7 @@ write_conf() {
 [milter]
 socket = unix:$T/milter.sock
 on_processed = ${ON_PROCESSED:-discard}
+${OUTBOX_WORKER:+outbox_worker = $OUTBOX_WORKER}
 [store]
 path = ${CM_STORE_URI:-$T/contacts.db}
 busy_timeout = ${BUSY:-20s}
