@@ -17,6 +17,7 @@ void cm_write_lock_init(cm_write_lock *l)
 {
 	g_mutex_init(&l->m);
 	g_cond_init(&l->c);
+	g_cond_init(&l->bg_c);
 	g_cond_init(&l->sync_c);
 	l->held = false;
 	l->waiting = 0;
@@ -27,6 +28,7 @@ void cm_write_lock_init(cm_write_lock *l)
 void cm_write_lock_clear(cm_write_lock *l)
 {
 	g_cond_clear(&l->c);
+	g_cond_clear(&l->bg_c);
 	g_cond_clear(&l->sync_c);
 	g_mutex_clear(&l->m);
 }
@@ -37,8 +39,10 @@ bool cm_write_lock_take(cm_write_lock *l, bool background, gint64 deadline)
 	g_mutex_lock(&l->m);
 	if (!background)
 		l->waiting++;
+	/* Woken one at a time (no herd at each hand-over); a waiter whose time
+	 * runs out as the lock comes free takes it, so no wake-up is lost. */
 	while (l->held || (background && l->waiting > 0))
-		if (!g_cond_wait_until(&l->c, &l->m, deadline)) {
+		if (!g_cond_wait_until(background ? &l->bg_c : &l->c, &l->m, deadline)) {
 			ok = !l->held && !(background && l->waiting > 0);
 			break;
 		}
@@ -56,8 +60,11 @@ void cm_write_lock_give(cm_write_lock *l, guint64 *seq)
 	if (seq)
 		*seq = ++l->committed;
 	l->held = false;
-	/* Everyone rechecks: a background writer waits for the others. */
-	g_cond_broadcast(&l->c);
+	/* The next reply first; background writers only when none waits. */
+	if (l->waiting > 0)
+		g_cond_signal(&l->c);
+	else
+		g_cond_broadcast(&l->bg_c);
 	g_mutex_unlock(&l->m);
 }
 

@@ -190,7 +190,7 @@ struct cm_store {
  * of a moment.  PostgreSQL ignores it. */
 typedef struct {
 	GMutex m;
-	GCond c;
+	GCond c, bg_c; /* waiting replies; waiting background writers */
 	bool held;
 	int waiting; /* writers other than background ones, waiting */
 	GCond sync_c;
