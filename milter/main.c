@@ -316,6 +316,7 @@ typedef struct {
 	const char *pid_file;   /* "" or the pid file in use (-P or the config's) */
 	const char *store_path; /* the store in use */
 	int64_t pool_size;
+	bool outbox_worker;
 	gint done;              /* main: smfi_main has returned, just exit */
 } signal_arg;
 
@@ -362,6 +363,9 @@ static void reload(signal_arg *s)
 	restart_needed("store.path", s->store_path, cfg->store_path);
 	if (cfg->store_pool_size != s->pool_size)
 		mlog(LOG_WARNING, "reload: store.pool_size changed: it takes effect at the next start");
+	if (cfg->milter_outbox_worker != s->outbox_worker)
+		mlog(LOG_WARNING, "reload: milter.outbox_worker changed: it takes effect at the next start (the outbox "
+				  "worker is %s)", s->outbox_worker ? "running" : "off");
 	g_free(cfg->milter_socket);
 	cfg->milter_socket = g_strdup(s->socket);
 	g_free(cfg->milter_pid_file);
@@ -750,7 +754,8 @@ static int run(cm_config *cfg, const char *conf_path, const char *file_socket, c
 	/* Copies: a reload may free the first configuration. */
 	char *keep_sock = g_strdup(cfg->milter_socket), *keep_pid = g_strdup(cfg->milter_pid_file),
 	     *keep_store = g_strdup(cfg->store_path);
-	signal_arg sa = {&app, conf_path, keep_sock, file_socket, keep_pid, keep_store, cfg->store_pool_size, 0};
+	signal_arg sa = {&app, conf_path, keep_sock, file_socket, keep_pid, keep_store, cfg->store_pool_size,
+			 cfg->milter_outbox_worker, 0};
 	worker_arg wa = {&app, keep_store, cfg->store_busy_timeout, 0, &write_lock};
 	pthread_t sig_t, outbox_t, sweep_t;
 	int e;

@@ -45,6 +45,16 @@ sleep 2
 eq "two seconds later nothing is sent: $n mails queued, none reached the SMTP server" "$n 0 0" \
 	"$(queued) $("$CTL" --json outbox list --state sent | jq length) $(sink_n)"
 
+# SIGHUP with outbox_worker = yes: the worker starts only with the process.
+sed -i 's/^outbox_worker = no$/outbox_worker = yes/' "$CONF"
+kill -HUP "$MILTER_PID"
+i=0
+while [ $i -lt 100 ] && ! grep -q "configuration $CONF reloaded" "$T/milter.log"; do sleep 0.1; i=$((i + 1)); done
+check "a reload turning the worker on says it takes effect at the next start" grep -qF \
+	"reload: milter.outbox_worker changed: it takes effect at the next start (the outbox worker is off)" "$T/milter.log"
+sleep 1.5
+eq "...and still nothing is sent" "$n 0" "$(queued) $(sink_n)"
+
 expect "contactctl outbox deliver --once sends them" 0 "$n sent, 0 to retry, 0 failed" "$CTL" outbox deliver --once
 check "...alice's follow-up mail reaches the SMTP server" wait_sink alice@example.com 1
 check "...the one queued after her reply (its outbox id in the envelope sender)" \
