@@ -104,7 +104,10 @@ milter_owns() {
 	store=$(sed -n '/^\[store\]/,/^\[/s/^path = //p' "${1:-$CONF}")
 	secret=$(sed -n '/^\[policy\]/,/^\[/s/^secret_file = //p' "${1:-$CONF}")
 	events=$(sed -n '/^\[events\]/,/^\[/s/^secret_file = //p' "${1:-$CONF}")
-	chown "$MILTER_USER" "$(dirname "$store")"
+	case $store in
+	postgres://* | postgresql://*) store="" ;; # a database, not a file
+	*) chown "$MILTER_USER" "$(dirname "$store")" ;;
+	esac
 	for f in "$store" "$store-wal" "$store-shm" "$secret" "$events"; do
 		[ -e "$f" ] && chown "$MILTER_USER" "$f"
 	done
