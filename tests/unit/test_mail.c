@@ -270,6 +270,64 @@ static void a_mail_is_queued_as_its_recipe_and_sent_as_it_was_shown(void **state
 	assert_int_equal(composed, 1);
 }
 
+/* What a decision writes is what the mail is composed from, byte for byte:
+ * spaces at either end, backslashes, line breaks, accents; a broken UTF-8
+ * name comes back valid. */
+static void a_recipe_gives_back_every_value_as_written(void **state)
+{
+	(void)state;
+	cm_err err = {0};
+	cm_request req = {.id = 42, .roles = CM_ROLE_TECH | CM_ROLE_BILLING, .created_at = 1764223000,
+			  .expires_at = 1765432600, .done_at = 1764300000};
+	cm_party party = {.side = CM_SIDE_TO}, other = {.side = CM_SIDE_FROM};
+	strcpy(req.group, "ab12345-ovh-1");
+	strcpy(req.from_nic, "xx1234-ovh");
+	strcpy(req.to_nic, "yy5678-ovh");
+	strcpy(req.asked_by, "xx1234-ovh");
+	strcpy(party.nic, "yy5678-ovh");
+	strcpy(other.nic, "xx1234-ovh");
+	GArray *services = g_array_new(FALSE, TRUE, sizeof(cm_service));
+	cm_service a = {.name = "line 1 \\ main ", .kind = "line"}, b = {.name = "0033972101010", .kind = "number"};
+	g_array_append_val(services, a);
+	g_array_append_val(services, b);
+	cm_mail_ctx ctx = {.kind = CM_MAIL_REFUSED, .lang = "en", .rcpt = "bob@example.net", .req = &req,
+			   .party = &party, .other = &other, .token = CM_TOKEN_PLACEHOLDER, .services = services,
+			   .reason = "refused_by:xx1234-ovh", .in_reply_to = "<a b@example.net>",
+			   .name = "  Ann \\ O'Neil\n\tX\r  ", .other_name = "Zoë Lefèvre", .asker_name = "Bad \xff name"};
+	char *text = mail_recipe_write(&ctx);
+	mail_recipe *r = NULL;
+	assert_int_equal(mail_recipe_read(text, &r, &err), CM_OK);
+	const cm_mail_ctx *c = mail_recipe_ctx(r);
+	assert_int_equal(c->kind, CM_MAIL_REFUSED);
+	assert_string_equal(c->lang, "en");
+	assert_string_equal(c->rcpt, "bob@example.net");
+	assert_non_null(c->token);
+	assert_string_equal(c->reason, "refused_by:xx1234-ovh");
+	assert_string_equal(c->in_reply_to, "<a b@example.net>");
+	assert_string_equal(c->name, "  Ann \\ O'Neil\n\tX\r  ");
+	assert_string_equal(c->other_name, "Zoë Lefèvre");
+	char *valid = g_utf8_make_valid("Bad \xff name", -1);
+	assert_string_equal(c->asker_name, valid);
+	g_free(valid);
+	assert_string_equal(c->party->nic, "yy5678-ovh");
+	assert_int_equal(c->party->side, CM_SIDE_TO);
+	assert_string_equal(c->other->nic, "xx1234-ovh");
+	assert_int_equal(c->req->id, 42);
+	assert_int_equal(c->req->roles, CM_ROLE_TECH | CM_ROLE_BILLING);
+	assert_string_equal(c->req->group, "ab12345-ovh-1");
+	assert_string_equal(c->req->asked_by, "xx1234-ovh");
+	assert_true(c->req->created_at == 1764223000 && c->req->expires_at == 1765432600 && c->req->done_at == 1764300000);
+	assert_int_equal(c->services->len, 2);
+	assert_string_equal(g_array_index(c->services, cm_service, 0).name, "line 1 \\ main ");
+	assert_string_equal(g_array_index(c->services, cm_service, 1).kind, "number");
+	mail_recipe_free(r);
+	g_free(text);
+	/* Not a recipe: an error naming it, never a mail from nothing. */
+	assert_int_equal(mail_recipe_read("[mail]\nversion=1\nkind=nonsense\n", &r, &err), CM_ERR_INTERNAL);
+	assert_non_null(strstr(err.msg, "recipe"));
+	g_array_free(services, TRUE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +337,7 @@ int main(void)
 		T(an_unknown_placeholder_names_the_template),
 		T(values_cannot_inject_headers_or_html),
 		T(a_mail_is_queued_as_its_recipe_and_sent_as_it_was_shown),
+		T(a_recipe_gives_back_every_value_as_written),
 	};
 	return cmocka_run_group_tests_name("mail", tests, NULL, NULL);
 }
