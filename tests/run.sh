@@ -24,7 +24,9 @@ SQLITE_ONLY="at_rest attack attack_daemon daemon manpage_keys mails readme_recip
 
 run_suite() { # HALF NAME COMMAND...: appends a summary line to $log/HALF.sum
 	half=$1 name=$2; shift 2
-	out="$log/$name.out"
+	# One output file per suite and half: suites of one name in two
+	# directories (cli/lifecycle, e2e/lifecycle) run at the same time.
+	out="$log/$half-$(printf '%s' "$name" | tr '/[]' '-__').out"
 	"$@" >"$out" 2>&1
 	rc=$?
 	s=$(grep -c '^ok .*# *SKIP' "$out")
@@ -44,13 +46,17 @@ run_suite() { # HALF NAME COMMAND...: appends a summary line to $log/HALF.sum
 	} >>"$log/$half.sum"
 }
 
+suite_name() { # tests/DIR/NAME.sh -> DIR/NAME
+	printf '%s/%s' "$(basename "$(dirname "$1")")" "$(basename "$1" .sh)"
+}
+
 sqlite_lane() { # LANE SUITE-FILES...: one SQLite lane
 	lane=$1 start=$(date +%s)
 	shift
 	for t in "$@"; do
 		[ -f "$t" ] || continue
 		case $t in
-		*.sh) run_suite "$lane" "$(basename "$t" .sh)" sh "$t" ;;
+		*.sh) run_suite "$lane" "$(suite_name "$t")" sh "$t" ;;
 		*) run_suite "$lane" "$(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=TAP "$t" ;;
 		esac
 	done
@@ -78,7 +84,7 @@ pg_half() {
 		[ -f "$t" ] || continue
 		n=$(basename "$t" .sh)
 		case " $PG_ONLY $SQLITE_ONLY " in *" $n "*) continue ;; esac
-		run_suite pg "$n[pg]" sh "$t"
+		run_suite pg "$(suite_name "$t")[pg]" sh "$t"
 	done
 	pg_stop
 	echo "(PostgreSQL half: $(($(date +%s) - start)) s)" >>"$log/pg.sum"
@@ -101,11 +107,12 @@ case " $HALVES " in *" pg "*) pg_half & pids="$pids $!" ;; esac
 for p in $pids; do wait "$p"; done
 for l in sqlite1 sqlite2 pg; do [ -f "$log/$l.sum" ] && cat "$log/$l.sum"; done
 # The real-mail corpus's tables (tests/corpus/data), as the corpus suite judged it.
-if [ -f "$log/corpus.out" ]; then
+corpus_out="$log/sqlite1-corpus-corpus.out"
+if [ -f "$corpus_out" ]; then
 	echo
-	sed -n '/^category /,/^$/p' "$log/corpus.out"
-	grep -E '^(stated new texts|new text: )' "$log/corpus.out"
-	grep -E '^ok [0-9]+ - across the whole corpus' "$log/corpus.out" | sed 's/^ok [0-9]* - //'
+	sed -n '/^category /,/^$/p' "$corpus_out"
+	grep -E '^(stated new texts|new text: )' "$corpus_out"
+	grep -E '^ok [0-9]+ - across the whole corpus' "$corpus_out" | sed 's/^ok [0-9]* - //'
 fi
 pass=0 fail=0 skip=0
 while read -r p f s; do pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + ${s:-0})); done <<SUM
