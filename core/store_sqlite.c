@@ -48,7 +48,8 @@ static cm_status sq_fail(sq_store *s, int rc, const char *what, cm_err *err)
 	return cm_err_set(err, store_sqlite_status(rc), "store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
-/* Put the write-ahead log on disk (everything written to it so far). */
+/* Put the write-ahead log on disk (everything written to it so far).  The
+ * caller has just written through this connection, so its log is open. */
 static cm_status sq_sync(sq_store *s, cm_err *err)
 {
 	sqlite3_file *f = NULL;
@@ -293,6 +294,10 @@ static cm_status sq_begin(cm_store *st, bool immediate, cm_err *err)
 	return rs;
 }
 
+/* Returns once the transaction is on disk.  Should the sync fail (the
+ * disk), the transaction is committed but perhaps not durable: CM_ERR_IO,
+ * a temporary failure; whoever retries finds it done (a reply again is
+ * recognised by its Message-ID, a code is then used). */
 static cm_status sq_commit(cm_store *st, cm_err *err)
 {
 	sq_store *s = SQ(st);
