@@ -14,9 +14,11 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -40,6 +42,20 @@ def page_facts(d):
         "window": [width, d.execute_script("return window.innerHeight")],
         "url": d.current_url,
     }
+
+
+def settled_facts(d):
+    """page_facts once the page after the POST (303, then GET) is the one
+    shown: a read that lands while Chromium swaps documents (a node "does
+    not belong to the document") is made again."""
+    for attempt in range(20):
+        try:
+            return page_facts(d)
+        except (StaleElementReferenceException, WebDriverException):
+            if attempt == 19:
+                raise
+            time.sleep(0.25)
+            WebDriverWait(d, 30).until(lambda x: x.execute_script("return document.readyState") == "complete")
 
 
 def main(argv):
@@ -71,7 +87,7 @@ def main(argv):
             button.click()
             WebDriverWait(d, 30).until(EC.staleness_of(old))
             WebDriverWait(d, 30).until(lambda x: x.execute_script("return document.readyState") == "complete")
-            out["after"] = page_facts(d)
+            out["after"] = settled_facts(d)
         print(json.dumps(out, ensure_ascii=False))
         return 0
     except Exception as e:  # the suite reports the reason
