@@ -900,9 +900,11 @@ cm_status store_sqlite_open(const char *path, const cm_store_opts *opts, cm_stor
 	     * syncs it itself, after the write lock (see the top). */
 	    (st = sq_exec(s, "PRAGMA synchronous = NORMAL", err)) ||
 	    (st = sq_exec(s, "PRAGMA foreign_keys = ON", err)) ||
-	    /* Read pages through a mapping: the milter's connections re-read
-	     * what another one wrote, and pread copies cost more than the work. */
-	    (st = sq_exec(s, "PRAGMA mmap_size = 268435456", err)))
+	    /* No memory mapping: in the milter's threads each connection's
+	     * mapping faulted pages in and was remapped as the file grew, and
+	     * every unmapping stopped the process's other threads (measured:
+	     * a reply's decision 4.9 ms with it, 4.1 without, under load). */
+	    (st = sq_exec(s, "PRAGMA mmap_size = 0", err)))
 		goto out;
 	if ((st = store_sqlite_migrate(s->db, s->path, opts->max_version > 0 ? opts->max_version : CM_STORE_VERSION, err)))
 		goto out;
