@@ -352,20 +352,17 @@ cm_status outbox_deliver(cm_store *st, const cm_config *cfg, bool once, gint *st
 			}
 			char *full = NULL;
 			cm_err rerr = {0};
-			/* Composed here, outside any store lock; a mail queued as a
-			 * recipe gets its envelope sender now too. */
-			if ((it->recipe && !it->sender[0] && outbox_bounce_address(cfg, it->id, it->sender, &rerr)) ||
-			    outbox_compose(cfg, it, msgs->pdata[i], &res[i].composed, &rerr) ||
-			    put_token(cfg, it, res[i].composed, &full, &rerr)) {
+			/* A mail queued as its recipe is composed here, outside any
+			 * store lock, and gets its envelope sender now; one composed
+			 * before goes out as stored. */
+			if ((it->recipe && ((!it->sender[0] && outbox_bounce_address(cfg, it->id, it->sender, &rerr)) ||
+					    outbox_compose(cfg, it, msgs->pdata[i], &res[i].composed, &rerr))) ||
+			    put_token(cfg, it, it->recipe ? res[i].composed : msgs->pdata[i], &full, &rerr)) {
 				res[i].r = SEND_PERMANENT;
 				g_strlcpy(res[i].why, rerr.msg, sizeof res[i].why);
 				g_free(res[i].composed);
 				res[i].composed = NULL;
 				continue;
-			}
-			if (!it->recipe) {
-				g_free(res[i].composed); /* stored already */
-				res[i].composed = NULL;
 			}
 			res[i].r = send_one(curl, cfg, it, full, res[i].why, sizeof res[i].why);
 			g_free(full);
