@@ -53,6 +53,14 @@ row("replies_vs_readall", "replies delivered, contact-milter (outbox worker off)
     "%.0f / %.0f msg/s, %s, %d rounds; %d of %d replies recorded, %d waiting mails queued"
     % (res["rep_rate_cmd"], res["rep_rate_eom"], spread("rep_ratio_cmd"), res["rep_rounds"], res["rep_recorded"],
        res["rep_sent"], res["rep_waiting_queued"]), "rep_ratio_cmd")
+row("durable_floor_vs_readall", "the floor: reference that syncs a line to disk before accepting / reference reading all",
+    round(res["rep_ratio_dur"], 3), None, True,
+    "%.0f / %.0f msg/s, %s: what a 250 meaning \"on disk\" costs here, with no database"
+    % (res["rep_rate_dur"], res["rep_rate_eom"], spread("rep_ratio_dur")), "rep_ratio_dur")
+row("replies_vs_durable_floor", "replies delivered, contact-milter (outbox worker off) / that durable floor",
+    round(res["rep_ratio_cmd_dur"], 3), None, True,
+    "%.0f / %.0f msg/s, %s: the store's own cost above the least durable answer"
+    % (res["rep_rate_cmd"], res["rep_rate_dur"], spread("rep_ratio_cmd_dur")), "rep_ratio_cmd_dur")
 row("replies_discard_vs_discard", "replies discarded (default), contact-milter (worker off) / reference discarding",
     round(res["rep_ratio_cm"], 3), 0.85, True,
     "%.0f / %.0f msg/s, %s (Postfix's milter discard path caps both)"

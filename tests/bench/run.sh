@@ -63,7 +63,7 @@ owait() {
 	done
 }
 stop_all() {
-	for n in pf-none pf-ref pf-cm pf-eom pf-disc pf-cmd pf-cmw pf-mx1 pf-mx2; do PF_NAME=$n stop_postfix; done
+	for n in pf-none pf-ref pf-cm pf-eom pf-dur pf-disc pf-cmd pf-cmw pf-mx1 pf-mx2; do PF_NAME=$n stop_postfix; done
 	cleanup
 }
 trap stop_all EXIT
@@ -85,6 +85,10 @@ PIDS="$PIDS $!"
 "$B/ref_milter" -p "unix:$T/ref-eom.sock" -m eom 2>/dev/null &
 PIDS="$PIDS $!"
 "$B/ref_milter" -p "unix:$T/ref-discard.sock" -m discard 2>/dev/null &
+PIDS="$PIDS $!"
+# The floor of a durable answer: read all, append a line to a file on the
+# stores' file system and sync it (grouped) before accepting.
+"$B/ref_milter" -p "unix:$T/ref-durable.sock" -m durable -f "$T/durable.log" 2>/dev/null &
 PIDS="$PIDS $!"
 start_milter || { echo "bench: contact-milter did not start" >&2; exit 0; }
 # A second contact-milter, configured to deliver recorded replies
@@ -115,13 +119,14 @@ start_cmw() {
 	PIDS="$PIDS $CMW_PID"
 	wait_unix "$T/milter-worker.sock"
 }
-for n in none ref cm eom disc cmd cmw; do
+for n in none ref cm eom dur disc cmd cmw; do
 	port=$(free_port)
 	eval "PORT_$n=$port"
 	case $n in
 	none) sock="" ;;
 	ref) sock="unix:$T/ref-data.sock" ;;
 	eom) sock="unix:$T/ref-eom.sock" ;;
+	dur) sock="unix:$T/ref-durable.sock" ;;
 	disc) sock="unix:$T/ref-discard.sock" ;;
 	cm) sock="unix:$T/milter.sock" ;;
 	cmd) sock="unix:$T/milter-deliver.sock" ;;
@@ -226,7 +231,7 @@ if want 2; then
 	w_recorded0=$(sqlite3 "$T/w/contacts.db" "SELECT COUNT(*) FROM parties WHERE via = 'email' AND decision = 'accepted'")
 	w_mailed0=$(sqlite3 "$T/w/contacts.db" "SELECT COUNT(*) FROM outbox WHERE kind = 'waiting' AND state = 'sent'")
 	for r in $(seq 1 "$REP_ROUNDS"); do
-		for n in $(rotate "$r" eom cmd cmw disc cm); do
+		for n in $(rotate "$r" eom cmd dur cmw disc cm); do
 			eval "port=\$PORT_$n"
 			f="$T/replies_$r.tsv"
 			[ "$n" = cmd ] && f="$T/replies_d_$r.tsv"
@@ -255,17 +260,19 @@ if want 2; then
 		mark_sent "$T/d/contacts.db"
 		paste "$T/rep_cmd_r" "$T/rep_eom_r" | awk '{printf "%.4f\n", $1 / $2}' >>"$T/rep_ratio_cmd"
 		paste "$T/rep_cmw_r" "$T/rep_eom_r" | awk '{printf "%.4f\n", $1 / $2}' >>"$T/rep_ratio_cmw"
+		paste "$T/rep_dur_r" "$T/rep_eom_r" | awk '{printf "%.4f\n", $1 / $2}' >>"$T/rep_ratio_dur"
+		paste "$T/rep_cmd_r" "$T/rep_dur_r" | awk '{printf "%.4f\n", $1 / $2}' >>"$T/rep_ratio_cmd_dur"
 		paste "$T/rep_cm_r" "$T/rep_disc_r" | awk '{printf "%.4f\n", $1 / $2}' >>"$T/rep_ratio_cm"
-		say "round $r: $(for n in eom cmd cmw disc cm; do printf '%s %s ' "$n" "$(cat "$T/rep_${n}_r")"; done)msg/s"
+		say "round $r: $(for n in eom cmd dur cmw disc cm; do printf '%s %s ' "$n" "$(cat "$T/rep_${n}_r")"; done)msg/s"
 	done
-	for n in eom cmd cmw disc cm; do put "rep_rate_$n" "$(median <"$T/rep_$n")"; done
+	for n in eom cmd dur cmw disc cm; do put "rep_rate_$n" "$(median <"$T/rep_$n")"; done
 	put rep_rate_cmw_all "$(median <"$T/rep_cmw_all")"
 	# The milter's CPU (all its threads) per reply, without and with its worker.
 	tck=$(getconf CLK_TCK)
 	for n in cmd cmw; do
 		put "rep_cpu_ms_$n" "$(awk -v t="$tck" '{c += $1; r += $2} END {printf "%.3f", r ? c * 1000 / t / r : 0}' "$T/rep_cpu_$n")"
 	done
-	for n in cmd cmw cm; do put_spread "rep_ratio_$n" "$T/rep_ratio_$n"; done
+	for n in cmd cmw cm dur cmd_dur; do put_spread "rep_ratio_$n" "$T/rep_ratio_$n"; done
 	put rep_sent $((2 * REP_ROUNDS * REPLIES))
 	put rep_rounds "$REP_ROUNDS"
 	put rep_recorded "$(for db in "$T/contacts.db" "$T/d/contacts.db"; do
