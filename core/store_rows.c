@@ -178,8 +178,10 @@ void store_row_seen(const store_cols *c, void *o)
 	r->d = strcmp(c->text(c, 1), "refused") == 0 ? CM_DECISION_REFUSED : CM_DECISION_ACCEPTED;
 }
 
-/* The two rows of a token's request (one per party, "from" first) into
- * the out-parameters of token_request. */
+/* The two rows of a token's request (one per party, "from" first: the
+ * queries order by side, and "from" sorts before "to", so that the parties'
+ * index gives the order without a sort) into the out-parameters of
+ * token_request. */
 cm_status store_token_request_rows(GArray *l, cm_token_ref *ref, cm_request *req, cm_party p[2], cm_err *err)
 {
 	if (l->len == 0)

@@ -488,7 +488,7 @@ static cm_status sq_party_pair(cm_store *st, int64_t request_id, cm_party out[2]
 	cm_status rs = sq_list(SQ(st), "party lookup", store_row_party, l, err,
 			       "SELECT " STORE_PARTY_COLS
 			       " FROM parties p LEFT JOIN accounts a ON a.nic = p.nic WHERE p.request_id = ?1"
-			       " ORDER BY p.side = 'to'", "I", request_id);
+			       " ORDER BY p.side", "I", request_id);
 	if (rs == CM_OK && l->len != 2)
 		rs = cm_err_set(err, CM_ERR_NOTFOUND, "request %lld does not exist", (long long)request_id);
 	if (rs == CM_OK)
@@ -552,7 +552,7 @@ static cm_status sq_token_request(cm_store *st, const unsigned char hash[CM_TOKE
 			       "SELECT t.request_id, t.side, t.superseded_at IS NOT NULL, " STORE_REQUEST_COLS_R ", "
 			       STORE_PARTY_COLS " FROM tokens t JOIN requests r ON r.id = t.request_id"
 			       " JOIN parties p ON p.request_id = r.id LEFT JOIN accounts a ON a.nic = p.nic"
-			       " WHERE t.hash = ?1 ORDER BY p.side = 'to'", "h", hash);
+			       " WHERE t.hash = ?1 ORDER BY p.side", "h", hash);
 	if (rs == CM_OK)
 		rs = store_token_request_rows(l, ref, req, p, err);
 	g_array_free(l, TRUE);
