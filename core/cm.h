@@ -160,6 +160,10 @@ typedef struct {
 	bool recipe;       /* not composed yet: its stored text is the mail's recipe (mail.h) */
 } cm_outbox_item;
 
+/* cm_outbox_item.id given to outbox_insert by a caller that needs no id
+ * back (store.h). */
+#define CM_OUTBOX_NO_ID (-1)
+
 typedef struct {
 	int64_t id;
 	int64_t at;

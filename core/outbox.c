@@ -25,8 +25,8 @@ cm_status outbox_bounce_address(const cm_config *cfg, int64_t id, char out[CM_EM
 cm_status outbox_enqueue(cm_store *st, const cm_config *cfg, const cm_mail_ctx *ctx, const char *nic, int token_side,
 			 int token_serial, int64_t now, int64_t *id, cm_err *err)
 {
-	cm_outbox_item it = {.request_id = ctx->req ? ctx->req->id : 0, .kind = ctx->kind,
-			     .next_attempt_at = now, .created_at = now, .token_side = token_side,
+	cm_outbox_item it = {.id = id ? 0 : CM_OUTBOX_NO_ID, .request_id = ctx->req ? ctx->req->id : 0,
+			     .kind = ctx->kind, .next_attempt_at = now, .created_at = now, .token_side = token_side,
 			     .token_serial = token_serial};
 	cm_status rs;
 

@@ -128,7 +128,10 @@ typedef struct {
 	/* Marks every live token of that party superseded. */
 	cm_status (*token_supersede)(cm_store *st, int64_t request_id, cm_side side, int64_t now, cm_err *err);
 
-	/* Sets item->id; the message is written afterwards (it names its own id). */
+	/* Sets item->id; the message is written afterwards (it names its own id).
+	 * A caller that needs no id sets item->id to CM_OUTBOX_NO_ID first: the
+	 * backend may then send the insert with the transaction's next
+	 * statement (PostgreSQL), and item->id may stay as it was. */
 	cm_status (*outbox_insert)(cm_store *st, cm_outbox_item *item, const char *recipe, cm_err *err);
 	cm_status (*outbox_set_message)(cm_store *st, int64_t id, const char *sender, const char *msg, size_t len,
 					cm_err *err);

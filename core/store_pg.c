@@ -25,6 +25,19 @@ typedef struct {
 	bool in_tx;
 	bool begin_pending; /* BEGIN goes out with the transaction's first statement */
 	int64_t lock_timeout_ms;
+	/* Writes sent in pipeline mode whose results are read at the next
+	 * statement that needs one, or at commit (pg_defer). */
+	struct pg_pending {
+		const char *what;
+		int expect;         /* the rows it must change; -1: any number */
+		cm_status mismatch; /* when it changed another number */
+		char msg[128];
+	} pend[16];
+	int npend;
+	/* The first failure among them, kept until the transaction ends: a
+	 * later statement or the commit reports it again. */
+	cm_status pend_failed;
+	char pend_msg[CM_ERR_MAX];
 } pg_store;
 
 /* ---- schema ---- */
@@ -181,6 +194,8 @@ static cm_status pg_ready(pg_store *s, bool force, cm_err *err)
 	PQreset(s->conn);
 	g_hash_table_remove_all(s->prepared);
 	s->in_tx = s->begin_pending = false;
+	s->npend = 0;
+	s->pend_failed = CM_OK;
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		char buf[CM_ERR_MAX];
 		return cm_err_set(err, CM_ERR_IO, "store %s: cannot reach the database: %s", s->label,
@@ -361,6 +376,168 @@ static cm_status pg_run_first(pg_store *s, const char *what, PGresult **out, cm_
 	}
 }
 
+static cm_status pg_runv(pg_store *s, const char *what, PGresult **out, cm_err *err, const char *sql, const char *fmt,
+			 va_list ap);
+
+/* ---- deferred writes (libpq's pipeline mode) ----
+ * Inside a transaction, a write whose caller needs nothing back but success
+ * (an audit line, a decision, a queued mail) is sent without waiting for
+ * its answer: it goes out with the next statement that needs a result, or
+ * with COMMIT, in one round trip, and the server runs them in order.  The
+ * answers are then read in order; the first failure fails the statement
+ * that carried it and the commit (the server has aborted the transaction
+ * anyway: nothing of it can be committed).  A count the client checks
+ * (a decision must change one row) is no failure to the server: such a
+ * write is read before COMMIT is sent (pg_commit).  A failure is never attributed
+ * to a step that cannot have caused it: the message names the deferred
+ * step. */
+
+static cm_status pg_pend_fail(pg_store *s, cm_status st, const cm_err *e)
+{
+	if (s->pend_failed == CM_OK) {
+		s->pend_failed = st;
+		g_strlcpy(s->pend_msg, e->msg, sizeof s->pend_msg);
+	}
+	return st;
+}
+
+/* One answer of a deferred write, checked. */
+static cm_status pg_pend_check(pg_store *s, const struct pg_pending *d, PGresult *r)
+{
+	cm_err e = {0};
+	ExecStatusType rs = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (rs == PGRES_PIPELINE_ABORTED) /* after an earlier failure */
+		return s->pend_failed ? s->pend_failed : CM_ERR_INTERNAL;
+	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK)
+		return pg_pend_fail(s, pg_fail(s, r, d->what, &e), &e);
+	if (d->expect >= 0 && atoi(PQcmdTuples(r)) != d->expect)
+		return pg_pend_fail(s, cm_err_set(&e, d->mismatch, "%s", d->msg), &e);
+	return CM_OK;
+}
+
+/* The sync point: sends the last statement (prepared name with its
+ * parameters, or the plain sql when name is NULL; none when both are
+ * NULL) after the deferred writes, then reads every answer in order.
+ * *out (when a last statement went) gets its result, successful or not;
+ * the return is the first failure of a deferred write, or CM_OK. */
+static cm_status pg_settle(pg_store *s, const char *name, const char *sql, const pg_params *p, PGresult **out,
+			   cm_err *err)
+{
+	PGconn *c = s->conn;
+	bool last = name || sql;
+	cm_status st = CM_OK;
+	if (out)
+		*out = NULL;
+	bool sent = true;
+	if (name)
+		sent = PQsendQueryPrepared(c, name, p->n, p->v, p->len, p->fmt, 0);
+	else if (sql)
+		sent = PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
+	sent = sent && PQpipelineSync(c) && PQflush(c) == 0;
+	int n = s->npend;
+	s->npend = 0;
+	for (int i = 0; sent && i <= n; i++) {
+		if (i == n && !last)
+			break;
+		PGresult *r = PQgetResult(c);
+		if (!r) { /* the connection went */
+			sent = false;
+			break;
+		}
+		if (i < n) {
+			cm_status one = pg_pend_check(s, &s->pend[i], r);
+			if (st == CM_OK)
+				st = one;
+			PQclear(r);
+		} else if (out) {
+			*out = r;
+		} else {
+			PQclear(r);
+		}
+		PQclear(PQgetResult(c)); /* the NULL after each statement's answer */
+	}
+	/* The sync point's own answer, then out of pipeline mode. */
+	for (PGresult *r; sent && (r = PQgetResult(c));) {
+		bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+		PQclear(r);
+		if (sync)
+			break;
+	}
+	if (!sent || PQexitPipelineMode(c) != 1) {
+		/* The session is lost, or cannot leave pipeline mode: a fresh
+		 * one, but the transaction stays failed until rolled back (no
+		 * statement of it may run on its own). */
+		cm_err e = {0};
+		char buf[CM_ERR_MAX];
+		cm_err_set(&e, CM_ERR_IO, "store %s: %s: %s (connection lost: will reconnect)", s->label,
+			   n ? s->pend[0].what : "statement", pg_msg(s, NULL, buf, sizeof buf));
+		if (out && *out) {
+			PQclear(*out);
+			*out = NULL;
+		}
+		bool in_tx = s->in_tx;
+		if (PQexitPipelineMode(c) != 1)
+			pg_ready(s, true, NULL);
+		s->in_tx = in_tx;
+		s->pend_failed = CM_OK;
+		st = pg_pend_fail(s, CM_ERR_IO, &e);
+	}
+	if (st == CM_OK)
+		return CM_OK;
+	if (!s->pend_failed) {
+		s->pend_failed = st;
+		snprintf(s->pend_msg, sizeof s->pend_msg, "store %s: a write of this transaction failed", s->label);
+	}
+	return cm_err_set(err, s->pend_failed, "%s", s->pend_msg);
+}
+
+/* A write whose answer nobody waits for (see above).  expect: the rows it
+ * must change (-1: any), else mismatch with msg.  Outside a transaction,
+ * or as its first statement, it runs at once. */
+static cm_status pg_defer(pg_store *s, const char *what, int expect, cm_status mismatch, const char *msg, cm_err *err,
+			  const char *sql, const char *fmt, ...)
+{
+	pg_params p;
+	va_list ap;
+	cm_status st;
+	va_start(ap, fmt);
+	st = pg_bindv(&p, fmt, ap, err);
+	va_end(ap);
+	if (st)
+		return st;
+	if (s->pend_failed)
+		return cm_err_set(err, s->pend_failed, "%s", s->pend_msg);
+	const char *name = s->in_tx && !s->begin_pending ? g_hash_table_lookup(s->prepared, sql) : NULL;
+	if (!name || s->npend == (int)G_N_ELEMENTS(s->pend)) {
+		/* At once: outside a transaction, or first in it, or not
+		 * prepared yet on this session (rare: once per statement). */
+		PGresult *res = NULL;
+		if (s->npend && (st = pg_settle(s, NULL, NULL, NULL, NULL, err)))
+			return st;
+		va_start(ap, fmt);
+		st = pg_runv(s, what, &res, err, sql, fmt, ap);
+		va_end(ap);
+		if (st)
+			return st;
+		int got = atoi(PQcmdTuples(res));
+		PQclear(res);
+		return expect >= 0 && got != expect ? cm_err_set(err, mismatch, "%s", msg) : CM_OK;
+	}
+	if (PQpipelineStatus(s->conn) == PQ_PIPELINE_OFF && !PQenterPipelineMode(s->conn))
+		return pg_fail(s, NULL, what, err);
+	if (!PQsendQueryPrepared(s->conn, name, p.n, p.v, p.len, p.fmt, 0)) {
+		/* Nothing more can go on this session. */
+		st = pg_settle(s, NULL, NULL, NULL, NULL, err);
+		return st ? st : pg_fail(s, NULL, what, err);
+	}
+	struct pg_pending *d = &s->pend[s->npend++];
+	d->what = what;
+	d->expect = expect;
+	d->mismatch = mismatch;
+	g_strlcpy(d->msg, msg ? msg : "", sizeof d->msg);
+	return CM_OK;
+}
+
 /* Run sql (prepared once per session) with the parameters of fmt; *out
  * gets a successful result, owned by the caller. */
 static cm_status pg_runv(pg_store *s, const char *what, PGresult **out, cm_err *err, const char *sql, const char *fmt,
@@ -373,6 +550,30 @@ static cm_status pg_runv(pg_store *s, const char *what, PGresult **out, cm_err *
 		return st;
 	if (s->begin_pending)
 		return pg_run_first(s, what, out, err, sql, &p);
+	if (s->pend_failed)
+		return cm_err_set(err, s->pend_failed, "%s", s->pend_msg);
+	if (s->npend) {
+		/* With the deferred writes before it, in one round trip. */
+		const char *nm = g_hash_table_lookup(s->prepared, sql);
+		PGresult *res = NULL;
+		if (!nm) {
+			if ((st = pg_settle(s, NULL, NULL, NULL, NULL, err)))
+				return st;
+		} else {
+			if ((st = pg_settle(s, nm, NULL, &p, &res, err))) {
+				PQclear(res);
+				return st;
+			}
+			ExecStatusType rs = PQresultStatus(res);
+			if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
+				st = pg_fail(s, res, what, err);
+				PQclear(res);
+				return st;
+			}
+			*out = res;
+			return CM_OK;
+		}
+	}
 	/* Outside a transaction a statement may reconnect; inside one the
 	 * transaction is gone with its connection. */
 	if (!s->in_tx && (st = pg_ready(s, false, err)))
@@ -517,8 +718,26 @@ static cm_status pg_commit(cm_store *st, cm_err *err)
 		s->in_tx = s->begin_pending = false;
 		return CM_OK;
 	}
-	PGresult *res = PQexec(s->conn, "COMMIT");
+	PGresult *res = NULL;
 	cm_status rs = CM_OK;
+	/* A write whose count is checked here, not by the server, is read
+	 * before COMMIT goes; the others go with it, in one round trip. */
+	bool checked = false;
+	for (int i = 0; i < s->npend; i++)
+		checked = checked || s->pend[i].expect >= 0;
+	if (checked)
+		rs = pg_settle(s, NULL, NULL, NULL, NULL, err);
+	if (s->npend && rs == CM_OK)
+		rs = pg_settle(s, NULL, "COMMIT", NULL, &res, err);
+	if (rs || s->pend_failed) { /* the server rolled it back */
+		PQclear(res);
+		rs = cm_err_set(err, s->pend_failed ? s->pend_failed : rs, "%s", s->pend_msg);
+		s->pend_failed = CM_OK;
+		s->in_tx = false;
+		return rs;
+	}
+	if (!res)
+		res = PQexec(s->conn, "COMMIT");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		rs = pg_fail(s, res, "commit", err);
 	else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) /* an aborted transaction "commits" as ROLLBACK */
@@ -531,6 +750,9 @@ static cm_status pg_commit(cm_store *st, cm_err *err)
 static void pg_rollback(cm_store *st)
 {
 	pg_store *s = PG(st);
+	if (s->npend) /* their answers first (a lost session is reset) */
+		pg_settle(s, NULL, NULL, NULL, NULL, NULL);
+	s->pend_failed = CM_OK;
 	if (!s->begin_pending && PQstatus(s->conn) == CONNECTION_OK && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 	s->in_tx = s->begin_pending = false;
@@ -636,9 +858,9 @@ static cm_status pg_request_get(cm_store *st, int64_t id, cm_request *out, cm_er
 
 static cm_status pg_request_update(cm_store *st, const cm_request *r, cm_err *err)
 {
-	return pg_do(PG(st), "request update", NULL, err,
-		     "UPDATE requests SET state = $2, done_at = $3, reason = $4, reported = $5 WHERE id = $1", "Itnti",
-		     r->id, cm_state_str(r->state), r->done_at, r->reason[0] ? r->reason : NULL, (int)r->reported);
+	return pg_defer(PG(st), "request update", -1, CM_OK, NULL, err,
+			"UPDATE requests SET state = $2, done_at = $3, reason = $4, reported = $5 WHERE id = $1", "Itnti",
+			r->id, cm_state_str(r->state), r->done_at, r->reason[0] ? r->reason : NULL, (int)r->reported);
 }
 
 static cm_status pg_request_list(cm_store *st, const char *nic, int state, GArray *out, cm_err *err)
@@ -692,7 +914,7 @@ static cm_status pg_party_pair(cm_store *st, int64_t request_id, cm_party out[2]
 	cm_status rs = pg_list(PG(st), "party lookup", store_row_party, l, err,
 			       "SELECT " STORE_PARTY_COLS
 			       " FROM parties p LEFT JOIN accounts a ON a.nic = p.nic WHERE p.request_id = $1"
-			       " ORDER BY p.side = 'to'", "I", request_id);
+			       " ORDER BY p.side", "I", request_id);
 	if (rs == CM_OK && l->len != 2)
 		rs = cm_err_set(err, CM_ERR_NOTFOUND, "request %lld does not exist", (long long)request_id);
 	if (rs == CM_OK)
@@ -704,15 +926,12 @@ static cm_status pg_party_pair(cm_store *st, int64_t request_id, cm_party out[2]
 static cm_status pg_party_decide(cm_store *st, int64_t request_id, cm_side side, cm_decision d, cm_via via,
 				 int64_t now, cm_err *err)
 {
-	int n = 0;
-	cm_status rs = pg_do(PG(st), "decision", &n, err,
-			     "UPDATE parties SET decision = $3, via = $4, decided_at = $5"
-			     " WHERE request_id = $1 AND side = $2 AND decision IS NULL", "ItttI", request_id,
-			     cm_side_str(side), cm_decision_str(d), cm_via_str(via), now);
-	if (rs == CM_OK && n != 1)
-		return cm_err_set(err, CM_ERR_TOKEN_USED, "this contact has already answered request %lld",
-				  (long long)request_id);
-	return rs;
+	char used[128];
+	snprintf(used, sizeof used, "this contact has already answered request %lld", (long long)request_id);
+	return pg_defer(PG(st), "decision", 1, CM_ERR_TOKEN_USED, used, err,
+			"UPDATE parties SET decision = $3, via = $4, decided_at = $5"
+			" WHERE request_id = $1 AND side = $2 AND decision IS NULL", "ItttI", request_id,
+			cm_side_str(side), cm_decision_str(d), cm_via_str(via), now);
 }
 
 static cm_status pg_party_mailed(cm_store *st, int64_t request_id, cm_side side, const char *email, int64_t now,
@@ -757,7 +976,7 @@ static cm_status pg_token_request(cm_store *st, const unsigned char hash[CM_TOKE
 	"SELECT t.request_id, t.side, (t.superseded_at IS NOT NULL)::integer, " STORE_REQUEST_COLS_R ", " \
 	STORE_PARTY_COLS " FROM tokens t JOIN requests r ON r.id = t.request_id" \
 	" JOIN parties p ON p.request_id = r.id LEFT JOIN accounts a ON a.nic = p.nic" \
-	" WHERE t.hash = $1 ORDER BY p.side = 'to'"
+	" WHERE t.hash = $1 ORDER BY p.side"
 	GArray *l = g_array_new(FALSE, FALSE, sizeof(store_token_request));
 	cm_status rs = lock ? pg_list(PG(st), "token lookup", store_row_token_request, l, err,
 				      TOKEN_REQUEST_SQL " FOR UPDATE OF r, p, t", "h", hash)
@@ -790,12 +1009,19 @@ static cm_status pg_token_supersede(cm_store *st, int64_t request_id, cm_side si
 static cm_status pg_outbox_insert(cm_store *st, cm_outbox_item *it, const char *recipe, cm_err *err)
 {
 	bool tok = it->token_side == CM_SIDE_FROM || it->token_side == CM_SIDE_TO;
-	return pg_get(PG(st), "outbox insert", store_row_id, &it->id, err,
-		      "INSERT INTO outbox(request_id, kind, nic, rcpt, state, next_attempt_at, created_at, token_side,"
-		      " token_serial, recipe) VALUES($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9) RETURNING id", "ntttIItom",
+#define OUTBOX_INSERT_SQL \
+	"INSERT INTO outbox(request_id, kind, nic, rcpt, state, next_attempt_at, created_at, token_side," \
+	" token_serial, recipe) VALUES($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9)"
+	if (it->id == CM_OUTBOX_NO_ID) /* nobody needs the id: deferred */
+		return pg_defer(PG(st), "outbox insert", -1, CM_OK, NULL, err, OUTBOX_INSERT_SQL, "ntttIItom",
+				it->request_id, cm_mail_kind_str(it->kind), it->nic, it->rcpt, it->next_attempt_at,
+				it->created_at, tok ? cm_side_str((cm_side)it->token_side) : NULL, tok,
+				(int64_t)it->token_serial, recipe, recipe ? strlen(recipe) : (size_t)0);
+	return pg_get(PG(st), "outbox insert", store_row_id, &it->id, err, OUTBOX_INSERT_SQL " RETURNING id", "ntttIItom",
 		      it->request_id, cm_mail_kind_str(it->kind), it->nic, it->rcpt, it->next_attempt_at, it->created_at,
 		      tok ? cm_side_str((cm_side)it->token_side) : NULL, tok, (int64_t)it->token_serial, recipe,
 		      recipe ? strlen(recipe) : (size_t)0);
+#undef OUTBOX_INSERT_SQL
 }
 
 static cm_status pg_outbox_set_message(cm_store *st, int64_t id, const char *sender, const char *msg, size_t len,
@@ -881,15 +1107,15 @@ static cm_status pg_outbox_finish(cm_store *st, int64_t id, cm_out_state state, 
 
 static cm_status pg_outbox_withdraw(cm_store *st, int64_t request_id, int side, int *n, cm_err *err)
 {
-	int k = 0;
-	cm_status rs = pg_do(PG(st), "outbox withdraw", &k, err,
-			     "UPDATE outbox SET state = 'withdrawn', claimed_until = NULL"
-			     " WHERE request_id = $1 AND state = 'queued' AND kind IN ('validation', 'reminder')"
-			     " AND ($2::text IS NULL OR token_side = $2)", "It", request_id,
-			     side == CM_SIDE_FROM || side == CM_SIDE_TO ? cm_side_str((cm_side)side) : NULL);
-	if (n)
-		*n = k;
-	return rs;
+#define WITHDRAW_SQL \
+	"UPDATE outbox SET state = 'withdrawn', claimed_until = NULL" \
+	" WHERE request_id = $1 AND state = 'queued' AND kind IN ('validation', 'reminder')" \
+	" AND ($2::text IS NULL OR token_side = $2)"
+	const char *sd = side == CM_SIDE_FROM || side == CM_SIDE_TO ? cm_side_str((cm_side)side) : NULL;
+	if (!n) /* nobody counts: deferred */
+		return pg_defer(PG(st), "outbox withdraw", -1, CM_OK, NULL, err, WITHDRAW_SQL, "It", request_id, sd);
+	return pg_do(PG(st), "outbox withdraw", n, err, WITHDRAW_SQL, "It", request_id, sd);
+#undef WITHDRAW_SQL
 }
 
 static cm_status pg_outbox_next_due(cm_store *st, int64_t *at, cm_err *err)
@@ -909,9 +1135,9 @@ static cm_status pg_outbox_next_due(cm_store *st, int64_t *at, cm_err *err)
 
 static cm_status pg_audit_append(cm_store *st, const cm_audit *a, cm_err *err)
 {
-	return pg_do(PG(st), "audit", NULL, err,
-		     "INSERT INTO audit(at, request_id, actor, action, detail) VALUES($1, $2, $3, $4, $5)", "Inttt", a->at,
-		     a->request_id, a->actor, a->action, a->detail);
+	return pg_defer(PG(st), "audit", -1, CM_OK, NULL, err,
+			"INSERT INTO audit(at, request_id, actor, action, detail) VALUES($1, $2, $3, $4, $5)", "Inttt",
+			a->at, a->request_id, a->actor, a->action, a->detail);
 }
 
 static cm_status pg_audit_list(cm_store *st, int64_t request_id, GArray *out, cm_err *err)

@@ -246,6 +246,76 @@ static void a_lost_connection_fails_the_transaction_then_reconnects(void **state
 	assert_false(a.bouncing);
 }
 
+/* On PostgreSQL a write whose caller needs nothing back goes out with the
+ * next statement or with COMMIT; whichever step reports it, a failing
+ * write fails its whole transaction, with its own reason, on either
+ * backend. */
+static void a_write_that_fails_inside_a_transaction_fails_it_whole(void **state)
+{
+	fx *f = *state;
+	cm_err err = {0};
+	fx_cast(f);
+	int64_t id = fx_create(f, "alice-ovh", "bob-ovh", NULL, NULL);
+	char *audit0 = fx_sql(f, "SELECT COUNT(*) FROM audit", "SELECT COUNT(*) FROM audit");
+	cm_audit a = {.at = f->now, .request_id = id, .actor = "alice-ovh", .action = "accepted", .detail = "test"};
+	assert_int_equal(f->st->ops->begin(f->st, true, &err), CM_OK);
+	assert_int_equal(f->st->ops->party_decide(f->st, id, CM_SIDE_FROM, CM_DECISION_ACCEPTED, CM_VIA_CLI, f->now, &err),
+			 CM_OK);
+	assert_int_equal(f->st->ops->audit_append(f->st, &a, &err), CM_OK);
+	/* The same contact again: no row left to change. */
+	cm_status rs = f->st->ops->party_decide(f->st, id, CM_SIDE_FROM, CM_DECISION_REFUSED, CM_VIA_CLI, f->now, &err);
+	if (rs == CM_OK)
+		rs = f->st->ops->audit_append(f->st, &a, &err);
+	if (rs == CM_OK)
+		rs = f->st->ops->commit(f->st, &err);
+	assert_int_equal(rs, CM_ERR_TOKEN_USED);
+	assert_non_null(strstr(err.msg, "already answered"));
+	f->st->ops->rollback(f->st);
+	/* Nothing of it stayed, and the connection serves the next one. */
+	char *decision = fx_sql(f, "SELECT COALESCE(decision, '-') FROM parties WHERE side = 'from'",
+				"SELECT COALESCE(decision, '-') FROM parties WHERE side = 'from'");
+	assert_string_equal(decision, "-");
+	char *audit1 = fx_sql(f, "SELECT COUNT(*) FROM audit", "SELECT COUNT(*) FROM audit");
+	assert_string_equal(audit0, audit1);
+	cm_token tok;
+	token_derive(f->cfg->secret, f->cfg->secret_len, id, CM_SIDE_FROM, 1, &tok);
+	cm_decision_result res;
+	assert_int_equal(core_decide(&f->core, id, &tok, CM_DECISION_ACCEPTED, CM_VIA_CLI, NULL, f->now, &res, &err), CM_OK);
+	g_free(decision);
+	decision = fx_sql(f, "SELECT COALESCE(decision, '-') FROM parties WHERE side = 'from'",
+			  "SELECT COALESCE(decision, '-') FROM parties WHERE side = 'from'");
+	assert_string_equal(decision, "accepted");
+	g_free(decision);
+	g_free(audit0);
+	g_free(audit1);
+}
+
+/* PostgreSQL: writes sent and not yet answered when the session dies. */
+static void a_lost_connection_with_writes_in_flight_fails_the_commit(void **state)
+{
+	fx *f = *state;
+	cm_err err = {0};
+	fx_cast(f);
+	int64_t id = fx_create(f, "alice-ovh", "bob-ovh", NULL, NULL);
+	char *audit0 = fx_sql(f, "", "SELECT COUNT(*) FROM audit");
+	cm_request req;
+	cm_audit a = {.at = f->now, .request_id = id, .actor = "alice-ovh", .action = "note", .detail = "test"};
+	assert_int_equal(f->st->ops->begin(f->st, true, &err), CM_OK);
+	assert_int_equal(f->st->ops->request_get(f->st, id, &req, &err), CM_OK);
+	assert_int_equal(f->st->ops->audit_append(f->st, &a, &err), CM_OK);
+	g_free(fx_sql(f, "", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+			     " WHERE datname = current_database() AND pid <> pg_backend_pid()"));
+	assert_int_equal(f->st->ops->commit(f->st, &err), CM_ERR_IO);
+	assert_non_null(strstr(err.msg, "connection lost"));
+	f->st->ops->rollback(f->st);
+	char *audit1 = fx_sql(f, "", "SELECT COUNT(*) FROM audit");
+	assert_string_equal(audit0, audit1);
+	/* The next transaction reconnects and goes through. */
+	assert_int_equal(core_account_set(&f->core, "bob-ovh", "bob@new.example", NULL, NULL, -1, -1, &err), CM_OK);
+	g_free(audit0);
+	g_free(audit1);
+}
+
 /* The milter's threads share one write lock per process. */
 typedef struct {
 	cm_write_lock *l;
@@ -365,9 +435,11 @@ int main(void)
 		T(processes_starting_at_once_migrate_the_store_once),
 		T(the_outbox_worker_writes_after_a_waiting_reply),
 		T(every_commit_of_many_threads_is_synced_before_it_returns),
+		T(a_write_that_fails_inside_a_transaction_fails_it_whole),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		T(a_lost_connection_fails_the_transaction_then_reconnects),
+		T(a_lost_connection_with_writes_in_flight_fails_the_commit),
 	};
 	int failed = cmocka_run_group_tests_name("store", tests, NULL, NULL);
 	if (fx_pg_base())
