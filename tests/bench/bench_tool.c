@@ -1,10 +1,12 @@
 /* bench_tool.c - the parts of make bench that talk to the core directly.
  *
- *   bench_tool setup CONF N TOKENS   N groups with one request each, made
- *                                    through the core (validation mails
- *                                    marked sent); TOKENS gets one line per
- *                                    request: id, from email, from token,
- *                                    to email, to token (read from the mails)
+ *   bench_tool setup CONF N TOKENS [queued]   N groups with one request
+ *                                    each, made through the core (validation
+ *                                    mails marked sent, or left queued for
+ *                                    the outbox section); TOKENS gets one
+ *                                    line per request: id, from email, from
+ *                                    token, to email, to token (read from
+ *                                    the mails)
  *   bench_tool filler CONF N         N old, closed requests (with parties and
  *                                    token hashes) added in one transaction
  *   bench_tool decide CONF TOKENS    reply_handle() (what the milter calls at
@@ -76,7 +78,8 @@ static void account(cm_core *c, const char *nic, const char *email)
  * (the stored message holds a placeholder: rule 6).  The mail is then
  * marked sent, as the outbox worker does: a reply answers a mail that was
  * sent, so its decision finds nothing queued to withdraw. */
-static void token_of(const cm_config *cfg, cm_store *st, int64_t req, const char *rcpt, char out[CM_TOKEN_CHARS + 1])
+static void token_of(const cm_config *cfg, cm_store *st, int64_t req, const char *rcpt, bool queued,
+		     char out[CM_TOKEN_CHARS + 1])
 {
 	GArray *l = g_array_new(FALSE, FALSE, sizeof(cm_outbox_item));
 	st->ops->outbox_list(st, -1, req, l, NULL);
@@ -96,13 +99,13 @@ static void token_of(const cm_config *cfg, cm_store *st, int64_t req, const char
 			g_strlcpy(out, p + strlen("Reply-To: validation+"), CM_TOKEN_CHARS + 1);
 		g_free(msg);
 		cm_err err = {0};
-		if (st->ops->outbox_finish(st, it->id, CM_OUT_SENT, 0, NULL, cm_now(), &err) != CM_OK)
+		if (!queued && st->ops->outbox_finish(st, it->id, CM_OUT_SENT, 0, NULL, cm_now(), &err) != CM_OK)
 			die("outbox finish", &err);
 	}
 	g_array_free(l, TRUE);
 }
 
-static int cmd_setup(cm_config *cfg, int n, const char *out_path)
+static int cmd_setup(cm_config *cfg, int n, const char *out_path, bool queued)
 {
 	cm_store *st = open_store(cfg, true);
 	cm_core c = {st, cfg};
@@ -129,8 +132,8 @@ static int cmd_setup(cm_config *cfg, int n, const char *out_path)
 			die("request", &err);
 		int64_t id = g_array_index(ids, int64_t, 0);
 		char ta[CM_TOKEN_CHARS + 1], tb[CM_TOKEN_CHARS + 1];
-		token_of(cfg, st, id, "admin@bench.example.com", ta);
-		token_of(cfg, st, id, "new@bench.example.net", tb);
+		token_of(cfg, st, id, "admin@bench.example.com", queued, ta);
+		token_of(cfg, st, id, "new@bench.example.net", queued, tb);
 		fprintf(out, "%lld\tadmin@bench.example.com\t%s\tnew@bench.example.net\t%s\n", (long long)id, ta, tb);
 	}
 	fclose(out);
@@ -396,8 +399,8 @@ int main(int argc, char **argv)
 		die("config", &err);
 	mail_init();
 	int rc = 1;
-	if (strcmp(argv[1], "setup") == 0 && argc == 5)
-		rc = cmd_setup(cfg, atoi(argv[3]), argv[4]);
+	if (strcmp(argv[1], "setup") == 0 && (argc == 5 || (argc == 6 && strcmp(argv[5], "queued") == 0)))
+		rc = cmd_setup(cfg, atoi(argv[3]), argv[4], argc == 6);
 	else if (strcmp(argv[1], "filler") == 0)
 		rc = cmd_filler(cfg, atol(argv[3]));
 	else if (strcmp(argv[1], "decide") == 0)

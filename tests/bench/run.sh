@@ -296,7 +296,7 @@ if want 4; then
 	done
 	mark_sent "$T/contacts.db"
 	first=$(sqlite3 "$T/contacts.db" "SELECT COALESCE(MAX(id), 0) + 1 FROM outbox")
-	"$B/bench_tool" setup "$CONF" "$OUTBOX" "$T/outbox.tsv" 2>/dev/null
+	"$B/bench_tool" setup "$CONF" "$OUTBOX" "$T/outbox.tsv" queued 2>/dev/null
 	n_out=$(sqlite3 "$T/contacts.db" "SELECT COUNT(*) FROM outbox WHERE state = 'queued'")
 	t0=$(now)
 	"$CTL" outbox deliver --once >/dev/null
