@@ -49,7 +49,7 @@
 #include "token.h"
 
 /* The schema version of this build, the same for every backend. */
-#define CM_STORE_VERSION 5
+#define CM_STORE_VERSION 6
 
 typedef struct cm_store cm_store;
 

@@ -63,6 +63,12 @@ static const char *const migrations[] = {
 	/* 5: a mail is queued as its recipe and composed when sent (outside
 	 * the decision's transaction); the message is stored once composed. */
 	"ALTER TABLE outbox ADD COLUMN recipe BLOB;",
+	/* 6: one index by request for the outbox instead of two: every mail
+	 * queued, claimed or sent updated both (all queries by request also
+	 * name it first: a request's mails, withdrawals, events in order). */
+	"DROP INDEX outbox_kind_req;"
+	"DROP INDEX outbox_req;"
+	"CREATE INDEX outbox_req ON outbox(request_id, kind, state);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(NMIGRATIONS == CM_STORE_VERSION, "store.h's CM_STORE_VERSION names the latest migration");
