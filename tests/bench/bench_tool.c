@@ -14,7 +14,9 @@
  *                                    request of TOKENS; prints the rate
  *   bench_tool decide_par CONF TOKENS K   the same split between K processes
  *                                    with a connection each, started at once;
- *                                    prints "n recorded seconds" (wall time)
+ *                                    prints "n recorded seconds cpu" (wall
+ *                                    time; the K processes' CPU, user and
+ *                                    system, in seconds)
  *   bench_tool compose CONF          composes every queued mail not composed
  *                                    yet (from its recipe, token put in), as
  *                                    the outbox worker does before sending;
@@ -23,6 +25,7 @@
  */
 #include <libpq-fe.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,6 +323,11 @@ static int cmd_decide_par(cm_config *cfg, const char *tokens_path, int k)
 			die("a worker failed", NULL);
 	}
 	double s = now_s() - t0;
+	struct rusage ru;
+	double cpu = getrusage(RUSAGE_CHILDREN, &ru) == 0
+			     ? (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+				       (double)ru.ru_stime.tv_usec / 1e6
+			     : 0;
 	char buf[16];
 	for (int w = 0; w < k; w++) {
 		ssize_t got = read(done[0], buf, 8);
@@ -328,8 +336,9 @@ static int cmd_decide_par(cm_config *cfg, const char *tokens_path, int k)
 			recorded += atoi(buf);
 		}
 	}
-	printf("%d %d %.6f\n", n, recorded, s);
-	fprintf(stderr, "decide_par: %d clients, %d replies, %d recorded, %.3f s, %.0f/s\n", k, n, recorded, s, recorded / s);
+	printf("%d %d %.6f %.3f\n", n, recorded, s, cpu);
+	fprintf(stderr, "decide_par: %d clients, %d replies, %d recorded, %.3f s, %.0f/s, clients' CPU %.3f s\n", k, n,
+		recorded, s, recorded / s, cpu);
 	g_strfreev(lines);
 	g_free(text);
 	return 0;

@@ -93,8 +93,11 @@ row("outbox_vs_smtp_source", "outbox deliver / smtp-source, same count and size,
 g = res.get
 row("pg_8_vs_sqlite_8", "durable decisions/s with 8 clients, PostgreSQL / SQLite (several MX hosts)",
     ratio(g("conc_rate_pg_8", 0), g("conc_rate_sqlite_8", 0)), 2.0, True,
-    "PostgreSQL %.0f/s with 8, %.0f/s with 1; SQLite %.0f/s with 8, %.0f/s with 1"
-    % (g("conc_rate_pg_8", 0), g("conc_rate_pg_1", 0), g("conc_rate_sqlite_8", 0), g("conc_rate_sqlite_1", 0)),
+    "PostgreSQL %.0f/s with 8, %.0f/s with 1; SQLite %.0f/s with 8, %.0f/s with 1; CPU per decision with 8 "
+    "(%d cores): PostgreSQL %.3f ms, of it %.3f in the clients; SQLite %.3f ms, of it %.3f in the clients"
+    % (g("conc_rate_pg_8", 0), g("conc_rate_pg_1", 0), g("conc_rate_sqlite_8", 0), g("conc_rate_sqlite_1", 0),
+       g("conc_cores", 0), g("conc_busy_ms_pg_8", 0), g("conc_cpu_ms_pg_8", 0), g("conc_busy_ms_sqlite_8", 0),
+       g("conc_cpu_ms_sqlite_8", 0)),
     "conc_rate_sqlite_1")
 row("pg_1m_vs_10k", "PostgreSQL: time per decision, %d-request store / %d-request store"
     % (res["dec_big_n"], res["dec_small_n"]),

@@ -49,6 +49,9 @@ rotate() {
 	echo "$@"
 }
 want() { [ -z "${BENCH_ONLY:-}" ] || case " $BENCH_ONLY " in *" $1 "*) true ;; *) false ;; esac; }
+# busy_ticks: the CPU time of the whole machine, all cores, that was not
+# idle, in ticks.
+busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 # cpu_ticks PID: user and system CPU of the process, all threads, in ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # mark_sent DB: every queued mail of the SQLite store marked sent, as another
@@ -419,8 +422,18 @@ if want 7; then
 				fi
 				with_store "$uri" "$T/conc_${be}_$k.conf"
 				"$B/bench_tool" setup "$T/conc_${be}_$k.conf" "$CONC" "$T/conc_${be}_$k.tsv" 2>/dev/null
+				b0=$(busy_ticks)
 				set -- $("$B/bench_tool" decide_par "$T/conc_${be}_$k.conf" "$T/conc_${be}_$k.tsv" "$k" 2>/dev/null)
+				b1=$(busy_ticks)
 				put "conc_rate_${be}_$k" "$(echo "${2:-0} ${3:-1}" | awk '{printf "%.2f", $1 / $2}')"
+				# Where the CPU of a decision went: the clients (parsing,
+				# the core, the driver; SQLite's work is theirs), and
+				# everything else the machine did meanwhile (PostgreSQL's
+				# server, the kernel's share of both).
+				tck=$(getconf CLK_TCK)
+				put "conc_cpu_ms_${be}_$k" "$(echo "${4:-0} ${2:-1}" | awk '{printf "%.3f", $1 * 1000 / $2}')"
+				put "conc_busy_ms_${be}_$k" "$(echo "$((b1 - b0)) $tck ${2:-1}" | awk '{printf "%.3f", $1 / $2 * 1000 / $3}')"
+				put "conc_cores" "$(nproc)"
 			done
 		done
 		for size_name in small big; do
