@@ -291,6 +291,20 @@ static cm_status pg_prepare(pg_store *s, const char *what, const char *sql, int 
 	return CM_OK;
 }
 
+/* A statement's result: *out when it succeeded (the caller owns it),
+ * else its failure, the result freed. */
+static cm_status pg_result(pg_store *s, const char *what, PGresult *res, PGresult **out, cm_err *err)
+{
+	ExecStatusType rs = PQresultStatus(res);
+	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
+		cm_status st = pg_fail(s, res, what, err);
+		PQclear(res);
+		return st;
+	}
+	*out = res;
+	return CM_OK;
+}
+
 /* The second and last try of pg_runv, on a fresh connection. */
 static cm_status pg_runv_again(pg_store *s, const char *what, PGresult **out, cm_err *err, const char *sql,
 			       const pg_params *p)
@@ -299,15 +313,7 @@ static cm_status pg_runv_again(pg_store *s, const char *what, PGresult **out, cm
 	cm_status st = pg_prepare(s, what, sql, p->n, &name, err);
 	if (st)
 		return st;
-	PGresult *res = PQexecPrepared(s->conn, name, p->n, p->v, p->len, p->fmt, 0);
-	ExecStatusType rs = PQresultStatus(res);
-	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
-		st = pg_fail(s, res, what, err);
-		PQclear(res);
-		return st;
-	}
-	*out = res;
-	return CM_OK;
+	return pg_result(s, what, PQexecPrepared(s->conn, name, p->n, p->v, p->len, p->fmt, 0), out, err);
 }
 
 /* BEGIN and the transaction's first statement in one round trip (libpq's
@@ -568,14 +574,7 @@ static cm_status pg_runv(pg_store *s, const char *what, PGresult **out, cm_err *
 				PQclear(res);
 				return st;
 			}
-			ExecStatusType rs = PQresultStatus(res);
-			if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
-				st = pg_fail(s, res, what, err);
-				PQclear(res);
-				return st;
-			}
-			*out = res;
-			return CM_OK;
+			return pg_result(s, what, res, out, err);
 		}
 	}
 	/* Outside a transaction a statement may reconnect; inside one the
@@ -603,13 +602,7 @@ static cm_status pg_runv(pg_store *s, const char *what, PGresult **out, cm_err *
 			return st;
 		return pg_runv_again(s, what, out, err, sql, &p);
 	}
-	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
-		st = pg_fail(s, res, what, err);
-		PQclear(res);
-		return st;
-	}
-	*out = res;
-	return CM_OK;
+	return pg_result(s, what, res, out, err);
 }
 
 

@@ -215,6 +215,10 @@ static void processes_starting_at_once_migrate_the_store_once(void **state)
 	fx_drop_store(dbname);
 }
 
+/* Ends every other session on the test's database, the store's among them. */
+static const char kill_sql[] = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+			       " WHERE datname = current_database() AND pid <> pg_backend_pid()";
+
 /* PostgreSQL: the server ends the store's session (a restart, a failover,
  * an administrator): the transaction under way fails as temporary (exit 4,
  * 451), never a crash, and the store reconnects by itself. */
@@ -224,8 +228,6 @@ static void a_lost_connection_fails_the_transaction_then_reconnects(void **state
 	cm_err err = {0};
 	cm_account a;
 	fx_cast(f);
-	static const char kill_sql[] = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-				       " WHERE datname = current_database() AND pid <> pg_backend_pid()";
 	/* Outside a transaction: the next statement reconnects. */
 	g_free(fx_sql(f, "", kill_sql));
 	assert_int_equal(f->st->ops->account_get(f->st, "bob-ovh", &a, &err), CM_OK);
@@ -303,8 +305,7 @@ static void a_lost_connection_with_writes_in_flight_fails_the_commit(void **stat
 	assert_int_equal(f->st->ops->begin(f->st, true, &err), CM_OK);
 	assert_int_equal(f->st->ops->request_get(f->st, id, &req, &err), CM_OK);
 	assert_int_equal(f->st->ops->audit_append(f->st, &a, &err), CM_OK);
-	g_free(fx_sql(f, "", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-			     " WHERE datname = current_database() AND pid <> pg_backend_pid()"));
+	g_free(fx_sql(f, "", kill_sql));
 	assert_int_equal(f->st->ops->commit(f->st, &err), CM_ERR_IO);
 	assert_non_null(strstr(err.msg, "connection lost"));
 	f->st->ops->rollback(f->st);
