@@ -396,11 +396,11 @@ static cm_status pg_runv(pg_store *s, const char *what, PGresult **out, cm_err *
  * with COMMIT, in one round trip, and the server runs them in order.  The
  * answers are then read in order; the first failure fails the statement
  * that carried it and the commit (the server has aborted the transaction
- * anyway: nothing of it can be committed).  A count the client checks
- * (a decision must change one row) is no failure to the server: such a
- * write is read before COMMIT is sent (pg_commit).  A failure is never attributed
- * to a step that cannot have caused it: the message names the deferred
- * step. */
+ * anyway: nothing of it can be committed), and any failure to send one
+ * stays the transaction's failure until it ends.  A count the client
+ * checks (a decision must change one row) is no failure to the server:
+ * such a write is read before COMMIT is sent (pg_commit).  The message
+ * names the deferred step that failed, not the one that read its answer. */
 
 static cm_status pg_pend_fail(pg_store *s, cm_status st, const cm_err *e)
 {
@@ -533,12 +533,15 @@ static cm_status pg_defer(pg_store *s, const char *what, int expect, cm_status m
 		PQclear(res);
 		return expect >= 0 && got != expect ? cm_err_set(err, mismatch, "%s", msg) : CM_OK;
 	}
-	if (PQpipelineStatus(s->conn) == PQ_PIPELINE_OFF && !PQenterPipelineMode(s->conn))
-		return pg_fail(s, NULL, what, err);
-	if (!PQsendQueryPrepared(s->conn, name, p.n, p.v, p.len, p.fmt, 0)) {
-		/* Nothing more can go on this session. */
-		st = pg_settle(s, NULL, NULL, NULL, NULL, err);
-		return st ? st : pg_fail(s, NULL, what, err);
+	if ((PQpipelineStatus(s->conn) == PQ_PIPELINE_OFF && !PQenterPipelineMode(s->conn)) ||
+	    !PQsendQueryPrepared(s->conn, name, p.n, p.v, p.len, p.fmt, 0)) {
+		/* This write did not go: the transaction must not go on
+		 * without it. */
+		cm_err e = {0};
+		st = s->npend ? pg_settle(s, NULL, NULL, NULL, NULL, &e) : CM_OK;
+		if (st == CM_OK)
+			pg_pend_fail(s, pg_fail(s, NULL, what, &e), &e);
+		return cm_err_set(err, s->pend_failed, "%s", s->pend_msg);
 	}
 	struct pg_pending *d = &s->pend[s->npend++];
 	d->what = what;
