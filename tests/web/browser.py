@@ -20,7 +20,6 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 
@@ -44,6 +43,29 @@ def page_facts(d):
     }
 
 
+def replaced(el):
+    """A wait condition: el's document has been replaced.  Chromium says so
+    either as a stale element or, while it swaps documents, as a node that
+    "does not belong to the document" (a plain WebDriverException, which
+    expected_conditions.staleness_of would let through)."""
+    def check(_):
+        try:
+            el.is_enabled()
+            return False
+        except WebDriverException:  # StaleElementReferenceException among them
+            return True
+    return check
+
+
+def loaded(d):
+    """A wait condition: the document shown has finished loading (asked
+    again when the question lands during a swap)."""
+    try:
+        return d.execute_script("return document.readyState") == "complete"
+    except WebDriverException:
+        return False
+
+
 def settled_facts(d):
     """page_facts once the page after the POST (303, then GET) is the one
     shown: a read that lands while Chromium swaps documents (a node "does
@@ -55,7 +77,7 @@ def settled_facts(d):
             if attempt == 19:
                 raise
             time.sleep(0.25)
-            WebDriverWait(d, 30).until(lambda x: x.execute_script("return document.readyState") == "complete")
+            WebDriverWait(d, 30).until(loaded)
 
 
 def main(argv):
@@ -85,8 +107,8 @@ def main(argv):
             button = d.find_element(By.CSS_SELECTOR, 'form button[value="%s"]' % click)
             old = d.find_element(By.TAG_NAME, "html")
             button.click()
-            WebDriverWait(d, 30).until(EC.staleness_of(old))
-            WebDriverWait(d, 30).until(lambda x: x.execute_script("return document.readyState") == "complete")
+            WebDriverWait(d, 30).until(replaced(old))
+            WebDriverWait(d, 30).until(loaded)
             out["after"] = settled_facts(d)
         print(json.dumps(out, ensure_ascii=False))
         return 0
